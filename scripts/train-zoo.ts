@@ -1,0 +1,67 @@
+// Trains every zoo model from its seed on the digit training split, saves the weights to
+// public/models/<name>/ and records the measured test accuracy in public/models/zoo.json.
+// Run: npm run models:train [-- lenet resnet]   (retrains only the named ones, keeps the rest)
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '../src/engine/backend/node';
+import { loadDigitsFromDisk } from '../src/engine/data/digits-node';
+import { describeLayers, totalMacs } from '../src/engine/models/macs';
+import { MODELS_DIR, saveModelToDir } from '../src/engine/models/io-node';
+import { ZOO, type ZooName } from '../src/engine/models/zoo';
+import { zooManifestSchema, type ZooManifest, type ZooModel } from '../src/engine/models/zoo-manifest';
+import { trainOnDigits } from '../src/engine/train/from-scratch';
+
+const RECIPES: Record<ZooName, { epochs: number; batchSize: number; learningRate: number; seed: number }> = {
+  lenet: { epochs: 8, batchSize: 64, learningRate: 1e-3, seed: 11 },
+  resnet: { epochs: 6, batchSize: 64, learningRate: 2e-3, seed: 22 },
+  mobilenet: { epochs: 10, batchSize: 64, learningRate: 3e-3, seed: 33 },
+};
+
+const backend = await initNodeBackend();
+const digits = await loadDigitsFromDisk();
+const only = process.argv.slice(2);
+const manifestPath = path.join(MODELS_DIR, 'zoo.json');
+const previous: ZooModel[] = await readFile(manifestPath, 'utf8')
+  .then((t) => zooManifestSchema.parse(JSON.parse(t)).models)
+  .catch(() => []);
+
+const models: ZooModel[] = [];
+for (const entry of ZOO) {
+  const kept = previous.find((m) => m.name === entry.name);
+  if (only.length && !only.includes(entry.name) && kept) {
+    models.push(kept);
+    continue;
+  }
+  const recipe = RECIPES[entry.name];
+  const model = entry.build(recipe.seed);
+  const result = await trainOnDigits(model, digits, {
+    ...recipe,
+    onProgress: (p) => {
+      if (p.kind === 'epoch') console.error(`${entry.name} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} test ${(p.test!.accuracy * 100).toFixed(2)}% (${(p.elapsedMs / 1000).toFixed(0)} s)`);
+    },
+  });
+  await saveModelToDir(model, path.join(MODELS_DIR, entry.name));
+  const layers = describeLayers(model);
+  models.push({
+    name: entry.name,
+    title: entry.title,
+    task: entry.task,
+    description: entry.description,
+    path: `models/${entry.name}/model.json`,
+    params: model.countParams(),
+    macs: totalMacs(layers),
+    test_accuracy: result.test.accuracy,
+    test_count: result.test.count,
+    training: { epochs: recipe.epochs, batch_size: recipe.batchSize, learning_rate: recipe.learningRate, seed: recipe.seed, backend, seconds: Math.round(result.elapsedMs / 100) / 10 },
+  });
+  model.dispose();
+}
+const manifest: ZooManifest = {
+  generated_by: 'scripts/train-zoo.ts (npm run models:train)',
+  data: { name: digits.manifest.name, sha256: digits.manifest.sha256, train: digits.manifest.split.train[1] - digits.manifest.split.train[0], test: digits.manifest.split.test[1] - digits.manifest.split.test[0] },
+  models,
+};
+await writeFile(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+console.log(JSON.stringify(models.map((m) => ({ name: m.name, test_accuracy: m.test_accuracy, params: m.params, macs: m.macs }))));
+tf.disposeVariables();

@@ -1,0 +1,287 @@
+/**
+ * The one chart wrapper used by every view: a titled <figure> with a recharts
+ * bar or line chart, legend, tooltip, axis labels, and SVG / PNG / CSV export.
+ *
+ * Colours of axes, grid and text come from the CSS variables --fg, --muted,
+ * --grid and --bg (with fallbacks) so charts follow the light/dark theme.
+ */
+import { useCallback, useMemo, useRef, useState, type CSSProperties } from 'react';
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
+import { downloadBlob, figureToSvg, svgToPngBlob, toCsv } from './export';
+
+export interface Series {
+  key: string;
+  label: string;
+  color: string;
+}
+
+type DomainEnd = number | 'auto';
+
+export interface FigureProps {
+  /** Stable id, used for data-testid="figure-<id>" and export file names. */
+  id: string;
+  title: string;
+  /** bar: one bar per x category; line: numeric or categorical x. */
+  kind: 'bar' | 'line';
+  data: Array<Record<string, number | string | null>>;
+  x: { key: string; label: string; numeric?: boolean };
+  /** percent: values are fractions (0..1) shown as percentages. */
+  y: { label: string; domain?: [DomainEnd, DomainEnd]; percent?: boolean };
+  /** One per plotted field; each gets a legend entry. */
+  series: Series[];
+  /** Chart height in px; default 260. */
+  height?: number;
+  /** Optional second y axis (on the right) for the named series, e.g. loss vs accuracy. */
+  rightAxis?: { label: string; series: string[]; domain?: [DomainEnd, DomainEnd] };
+}
+
+/** Most points a line chart draws; longer data is downsampled evenly. */
+export const MAX_LINE_POINTS = 1000;
+
+export const CHART_COLORS = {
+  fg: 'var(--fg, #1f2328)',
+  muted: 'var(--muted, #656d76)',
+  grid: 'var(--grid, #d0d7de)',
+  bg: 'var(--bg, #ffffff)',
+} as const;
+
+/** Keep at most `max` rows, evenly spaced, always including the first and last. */
+export function downsample<T>(rows: ReadonlyArray<T>, max = MAX_LINE_POINTS): T[] {
+  if (rows.length <= max || max < 2) return rows.slice();
+  const out: T[] = [];
+  const step = (rows.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) out.push(rows[Math.round(i * step)]!);
+  return out;
+}
+
+function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(2);
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(4)));
+}
+
+function formatPercent(v: number): string {
+  const p = v * 100;
+  return `${Number(p.toFixed(Math.abs(p) < 10 ? 2 : 1))}%`;
+}
+
+const tickStyle = { fill: CHART_COLORS.muted, fontSize: 12 };
+const axisLabelStyle: CSSProperties = { fill: CHART_COLORS.fg, fontSize: 12, textAnchor: 'middle' };
+
+const buttonStyle: CSSProperties = {
+  font: 'inherit',
+  fontSize: 12,
+  lineHeight: 1.2,
+  padding: '2px 8px',
+  color: CHART_COLORS.fg,
+  background: 'transparent',
+  border: `1px solid ${CHART_COLORS.grid}`,
+  borderRadius: 4,
+  cursor: 'pointer',
+};
+
+type ExportKind = 'SVG' | 'PNG' | 'CSV';
+
+export function Figure(props: FigureProps) {
+  const { id, title, kind, data, x, y, series, height = 260, rightAxis } = props;
+  const chartRef = useRef<HTMLDivElement>(null);
+  const [status, setStatus] = useState('');
+
+  const rightKeys = useMemo(() => new Set(rightAxis?.series ?? []), [rightAxis]);
+  const hasRight = rightAxis !== undefined && series.some((s) => rightKeys.has(s.key));
+  const plotted = useMemo(() => (kind === 'line' ? downsample(data) : data), [kind, data]);
+
+  const leftFmt = y.percent ? formatPercent : formatNumber;
+  const seriesByKey = useMemo(() => new Map(series.map((s) => [s.key, s])), [series]);
+
+  const exportAs = useCallback(
+    async (what: ExportKind) => {
+      setStatus('');
+      try {
+        if (what === 'CSV') {
+          const columns = [{ key: x.key, label: x.label }, ...series.map((s) => ({ key: s.key, label: s.label }))];
+          downloadBlob(new Blob([toCsv(data, columns)], { type: 'text/csv;charset=utf-8' }), `${id}.csv`);
+          return;
+        }
+        const el = chartRef.current;
+        if (!el) throw new Error('chart is not mounted');
+        const svg = figureToSvg(el, { title, series: series.map((s) => ({ label: s.label, color: s.color })) });
+        if (what === 'SVG') {
+          downloadBlob(new Blob([svg], { type: 'image/svg+xml;charset=utf-8' }), `${id}.svg`);
+        } else {
+          downloadBlob(await svgToPngBlob(svg, 2), `${id}.png`);
+        }
+      } catch (err) {
+        console.error(`Export of figure "${id}" as ${what} failed`, err);
+        setStatus(`${what} export failed`);
+      }
+    },
+    [data, id, series, title, x.key, x.label],
+  );
+
+  const margin = { top: 8, right: hasRight ? 16 : 24, bottom: 24, left: 16 };
+
+  const xAxis = (
+    <XAxis
+      dataKey={x.key}
+      type={kind === 'line' && x.numeric ? 'number' : 'category'}
+      domain={kind === 'line' && x.numeric ? ['dataMin', 'dataMax'] : undefined}
+      tick={tickStyle}
+      tickFormatter={(v: unknown) => (typeof v === 'number' ? formatNumber(v) : String(v))}
+      stroke={CHART_COLORS.muted}
+      tickLine={{ stroke: CHART_COLORS.muted }}
+      label={{ value: x.label, position: 'insideBottom', offset: -16, style: axisLabelStyle }}
+    />
+  );
+  const yAxes = (
+    <>
+      <YAxis
+        yAxisId="left"
+        domain={y.domain ?? ['auto', 'auto']}
+        tick={tickStyle}
+        tickFormatter={(v: unknown) => (typeof v === 'number' ? leftFmt(v) : String(v))}
+        stroke={CHART_COLORS.muted}
+        tickLine={{ stroke: CHART_COLORS.muted }}
+        width={64}
+        label={{ value: y.label, angle: -90, position: 'insideLeft', offset: 4, style: axisLabelStyle }}
+      />
+      {hasRight && (
+        <YAxis
+          yAxisId="right"
+          orientation="right"
+          domain={rightAxis.domain ?? ['auto', 'auto']}
+          tick={tickStyle}
+          tickFormatter={(v: unknown) => (typeof v === 'number' ? formatNumber(v) : String(v))}
+          stroke={CHART_COLORS.muted}
+          tickLine={{ stroke: CHART_COLORS.muted }}
+          width={64}
+          label={{ value: rightAxis.label, angle: 90, position: 'insideRight', offset: 4, style: axisLabelStyle }}
+        />
+      )}
+    </>
+  );
+  const common = (
+    <>
+      <CartesianGrid stroke={CHART_COLORS.grid} strokeDasharray="3 3" />
+      {xAxis}
+      {yAxes}
+      <Tooltip
+        isAnimationActive={false}
+        contentStyle={{
+          background: CHART_COLORS.bg,
+          border: `1px solid ${CHART_COLORS.grid}`,
+          color: CHART_COLORS.fg,
+          fontSize: 12,
+        }}
+        labelStyle={{ color: CHART_COLORS.fg }}
+        cursor={kind === 'bar' ? { fill: CHART_COLORS.grid, fillOpacity: 0.3 } : { stroke: CHART_COLORS.muted }}
+        labelFormatter={(label) =>
+          `${x.label}: ${typeof label === 'number' ? formatNumber(label) : String(label ?? '')}`
+        }
+        formatter={(value, name, item) => {
+          const key = typeof item?.dataKey === 'string' ? item.dataKey : '';
+          const onRight = rightKeys.has(key);
+          const text =
+            typeof value === 'number' ? (onRight || !y.percent ? formatNumber(value) : formatPercent(value)) : value;
+          return [text, seriesByKey.get(key)?.label ?? name];
+        }}
+      />
+      <Legend
+        verticalAlign="bottom"
+        wrapperStyle={{ fontSize: 12, paddingTop: 8, color: CHART_COLORS.fg }}
+        formatter={(value) => <span style={{ color: CHART_COLORS.fg }}>{value}</span>}
+      />
+    </>
+  );
+
+  const axisFor = (key: string) => (hasRight && rightKeys.has(key) ? 'right' : 'left');
+
+  return (
+    <figure
+      className="figure"
+      data-testid={`figure-${id}`}
+      style={{
+        margin: 0,
+        display: 'grid',
+        gridTemplateColumns: 'minmax(0, 1fr) auto',
+        alignItems: 'center',
+        gap: '4px 8px',
+        color: CHART_COLORS.fg,
+      }}
+    >
+      <figcaption className="figure-title" style={{ fontWeight: 600, fontSize: 14, minWidth: 0 }}>
+        {title}
+      </figcaption>
+      <div className="figure-toolbar" style={{ display: 'flex', gap: 4, alignItems: 'center' }}>
+        <span role="status" className="figure-status" style={{ fontSize: 12, color: CHART_COLORS.fg }}>
+          {status}
+        </span>
+        {(['SVG', 'PNG', 'CSV'] as const).map((what) => (
+          <button
+            key={what}
+            type="button"
+            className="figure-export"
+            aria-label={`Export ${title} as ${what}`}
+            title={`Download ${id}.${what.toLowerCase()}`}
+            style={buttonStyle}
+            onClick={() => void exportAs(what)}
+          >
+            {what}
+          </button>
+        ))}
+      </div>
+      <div ref={chartRef} className="figure-chart" style={{ gridColumn: '1 / -1', minWidth: 0, color: CHART_COLORS.fg }}>
+        <ResponsiveContainer width="100%" height={height}>
+          {kind === 'bar' ? (
+            <BarChart data={plotted} margin={margin}>
+              {common}
+              {series.map((s) => (
+                <Bar
+                  key={s.key}
+                  dataKey={s.key}
+                  name={s.label}
+                  fill={s.color}
+                  yAxisId={axisFor(s.key)}
+                  isAnimationActive={false}
+                />
+              ))}
+            </BarChart>
+          ) : (
+            <LineChart data={plotted} margin={margin}>
+              {common}
+              {series.map((s) => (
+                <Line
+                  key={s.key}
+                  type="linear"
+                  dataKey={s.key}
+                  name={s.label}
+                  stroke={s.color}
+                  strokeWidth={2}
+                  dot={false}
+                  activeDot={{ r: 3 }}
+                  yAxisId={axisFor(s.key)}
+                  isAnimationActive={false}
+                />
+              ))}
+            </LineChart>
+          )}
+        </ResponsiveContainer>
+      </div>
+    </figure>
+  );
+}
+
+export default Figure;
