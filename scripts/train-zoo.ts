@@ -12,10 +12,10 @@ import { ZOO, type ZooName } from '../src/engine/models/zoo';
 import { zooManifestSchema, type ZooManifest, type ZooModel } from '../src/engine/models/zoo-manifest';
 import { trainOnDigits } from '../src/engine/train/from-scratch';
 
-const RECIPES: Record<ZooName, { epochs: number; batchSize: number; learningRate: number; seed: number }> = {
-  lenet: { epochs: 8, batchSize: 64, learningRate: 1e-3, seed: 11 },
-  resnet: { epochs: 6, batchSize: 64, learningRate: 2e-3, seed: 22 },
-  mobilenet: { epochs: 10, batchSize: 64, learningRate: 3e-3, seed: 33 },
+const RECIPES: Record<ZooName, { epochs: number; batchSize: number; learningRate: number; seed: number; schedule: 'cosine' }> = {
+  lenet: { epochs: 12, batchSize: 64, learningRate: 2e-3, seed: 11, schedule: 'cosine' },
+  resnet: { epochs: 6, batchSize: 64, learningRate: 3e-3, seed: 22, schedule: 'cosine' },
+  mobilenet: { epochs: 10, batchSize: 64, learningRate: 4e-3, seed: 33, schedule: 'cosine' },
 };
 
 const backend = await initNodeBackend();
@@ -29,8 +29,8 @@ const previous: ZooModel[] = await readFile(manifestPath, 'utf8')
 const models: ZooModel[] = [];
 for (const entry of ZOO) {
   const kept = previous.find((m) => m.name === entry.name);
-  if (only.length && !only.includes(entry.name) && kept) {
-    models.push(kept);
+  if (only.length && !only.includes(entry.name)) {
+    if (kept) models.push(kept);
     continue;
   }
   const recipe = RECIPES[entry.name];
@@ -53,7 +53,7 @@ for (const entry of ZOO) {
     macs: totalMacs(layers),
     test_accuracy: result.test.accuracy,
     test_count: result.test.count,
-    training: { epochs: recipe.epochs, batch_size: recipe.batchSize, learning_rate: recipe.learningRate, seed: recipe.seed, backend, seconds: Math.round(result.elapsedMs / 100) / 10 },
+    training: { schedule: recipe.schedule, epochs: recipe.epochs, batch_size: recipe.batchSize, learning_rate: recipe.learningRate, seed: recipe.seed, backend, seconds: Math.round(result.elapsedMs / 100) / 10 },
   });
   model.dispose();
 }

@@ -106,6 +106,7 @@ export function Figure(props: FigureProps) {
 
   const leftFmt = y.percent ? formatPercent : formatNumber;
   const seriesByKey = useMemo(() => new Map(series.map((s) => [s.key, s])), [series]);
+  const seriesIndex = useMemo(() => new Map(series.map((s, i) => [s.key, i])), [series]);
 
   const exportAs = useCallback(
     async (what: ExportKind) => {
@@ -132,7 +133,7 @@ export function Figure(props: FigureProps) {
     [data, id, series, title, x.key, x.label],
   );
 
-  const margin = { top: 8, right: hasRight ? 16 : 24, bottom: 24, left: 16 };
+  const margin = { top: 10, right: hasRight ? 8 : 24, bottom: 0, left: 8 };
 
   const xAxis = (
     <XAxis
@@ -143,7 +144,8 @@ export function Figure(props: FigureProps) {
       tickFormatter={(v: unknown) => (typeof v === 'number' ? formatNumber(v) : String(v))}
       stroke={CHART_COLORS.muted}
       tickLine={{ stroke: CHART_COLORS.muted }}
-      label={{ value: x.label, position: 'insideBottom', offset: -16, style: axisLabelStyle }}
+      height={44}
+      label={{ value: x.label, position: 'insideBottom', offset: 0, style: axisLabelStyle }}
     />
   );
   const yAxes = (
@@ -187,6 +189,7 @@ export function Figure(props: FigureProps) {
           fontSize: 12,
         }}
         labelStyle={{ color: CHART_COLORS.fg }}
+        itemSorter={(item) => seriesIndex.get(String(item.dataKey)) ?? 0}
         cursor={kind === 'bar' ? { fill: CHART_COLORS.grid, fillOpacity: 0.3 } : { stroke: CHART_COLORS.muted }}
         labelFormatter={(label) =>
           `${x.label}: ${typeof label === 'number' ? formatNumber(label) : String(label ?? '')}`
@@ -200,7 +203,7 @@ export function Figure(props: FigureProps) {
         }}
       />
       <Legend
-        verticalAlign="bottom"
+        itemSorter={null}
         wrapperStyle={{ fontSize: 12, paddingTop: 8, color: CHART_COLORS.fg }}
         formatter={(value) => <span style={{ color: CHART_COLORS.fg }}>{value}</span>}
       />

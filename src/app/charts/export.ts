@@ -177,7 +177,18 @@ export function figureToSvg(container: HTMLElement, opts: FigureSvgOptions): str
 
   const rect = live.getBoundingClientRect();
   const chartW = Math.round(Number(live.getAttribute('width')) || rect.width || live.clientWidth || 600);
-  const chartH = Math.round(Number(live.getAttribute('height')) || rect.height || live.clientHeight || 300);
+  const fullH = Math.round(Number(live.getAttribute('height')) || rect.height || live.clientHeight || 300);
+  // recharts reserves space at the bottom of its svg for its HTML legend; our own
+  // SVG legend replaces it, so crop that empty band off the plot.
+  let chartH = fullH;
+  const htmlLegend = live.parentElement?.querySelector('.recharts-legend-wrapper');
+  if (htmlLegend && rect.height > 0) {
+    const lr = htmlLegend.getBoundingClientRect();
+    const top = lr.top - rect.top;
+    if (lr.height > 0 && top > rect.height / 2 && top < rect.height) {
+      chartH = Math.max(1, Math.round((top * fullH) / rect.height));
+    }
+  }
   const liveViewBox = live.getAttribute('viewBox');
 
   const containerStyle = win?.getComputedStyle(container);
@@ -239,7 +250,7 @@ export function figureToSvg(container: HTMLElement, opts: FigureSvgOptions): str
     if (vw && vh && [vx, vy].every((v) => Number.isFinite(v))) {
       plot.setAttribute(
         'transform',
-        `translate(0,${titleH}) scale(${chartW / vw},${chartH / vh}) translate(${-vx!},${-vy!})`,
+        `translate(0,${titleH}) scale(${chartW / vw},${fullH / vh}) translate(${-vx!},${-vy!})`,
       );
     }
   }

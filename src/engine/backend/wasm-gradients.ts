@@ -1,21 +1,41 @@
-// Training gradients for convolutions that only use forward kernels.
+// Convolution training support for tfjs-backend-wasm, built from forward kernels only.
 //
-// tfjs-backend-wasm 4.22 ships Conv2D / Conv2DBackpropInput / DepthwiseConv2dNative but no
+// tfjs-backend-wasm 4.22 ships Conv2D, Conv2DBackpropInput and DepthwiseConv2dNative but no
 // Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter or DepthwiseConv2dNativeBackpropInput,
-// so the stock gradients of 'Conv2D' and 'DepthwiseConv2dNative' throw "Kernel ... not registered
-// for backend 'wasm'" as soon as a conv net is trained. The gradients registered here express the
-// same maths with kernels that every backend has (Conv2D, Conv2DBackpropInput,
-// DepthwiseConv2dNative, Transpose, Reshape, PadV2, Slice, Reverse, Sum), so overriding them
-// globally is safe for webgl and cpu as well.
+// so training any conv net fails with "Kernel '...' not registered for backend 'wasm'".
 //
-// Layers run fused convolutions unfused while recording gradients, so these two kernels cover
-// conv2d / depthwiseConv2d / separableConv2d layers during training. NHWC only (what tf.layers
-// uses); dilations > 1 are supported together with stride 1 (tfjs forbids stride > 1 with them).
+// Two places need the missing maths:
+//  * the gradients of the 'Conv2D' and 'DepthwiseConv2dNative' kernels (what tf.layers uses while
+//    training when a conv layer has a non-linear activation, and what depthwiseConv2d always uses);
+//  * the custom gradient of tf.fused.conv2d, which tf.layers keeps FUSED during training whenever
+//    the activation is linear (e.g. conv -> batchNorm -> relu6 blocks as in MobileNetV2) and whose
+//    gradient calls the Conv2DBackpropFilter kernel directly; no registerGradient can reach it.
+//
+// So registerWasmTrainingGradients() does both:
+//  1. registers the three missing kernels for the 'wasm' backend, composed from wasm forward
+//     kernels (Conv2D, DepthwiseConv2dNative, Transpose, Reshape, PadV2, Slice, Sum, Reverse);
+//  2. overrides the gradients of Conv2D and DepthwiseConv2dNative: where the active backend has
+//     the backprop kernels (cpu, webgl, and wasm after step 1) and dilations are 1 they are used
+//     exactly like the stock gradient does; otherwise (dilations > 1, which the stock gradients
+//     reject, or a backend without those kernels) the same forward-only composition runs as ops.
+// Other backends are therefore unaffected for everything the stock gradients support.
+//
+// The maths (NHWC; strides s, dilations d, kernel k, forward padding top/left as computed by
+// backend_util.computeConv2DInfo, which handles 'same' / 'valid' / explicit numbers / rounding):
+//  * filter gradient: correlate the padded input with dy over the batch axis: x as
+//    [Cin, H, W, B] conv dy as [outH, outW, B, Cout] ('valid', stride d, dilation s)
+//    = [Cin, kh, kw, Cout]. Depthwise: one image with B*C channels, depthwise with dy as
+//    [outH, outW, B*C, M], then sum over B.
+//  * input gradient: conv2d uses Conv2DBackpropInput (present in wasm). Depthwise (and conv2d with
+//    dilations): dy with s-1 zeros between samples, padded by (k-1)*d - top, correlated ('valid',
+//    dilation d) with the 180-degree-rotated filter.
 import * as tf from '@tensorflow/tfjs';
 
+type Info = tf.TensorInfo;
 type Pair = [number, number];
 type PadAttr = tf.Conv2DAttrs['pad'];
 type RoundingMode = tf.Conv2DAttrs['dimRoundingMode'];
+type Run = (kernelName: string, inputs: Record<string, Info>, attrs: Record<string, unknown>) => Info;
 
 function pair(v: number | number[] | undefined | null): Pair {
   if (v == null) return [1, 1];
@@ -23,39 +43,79 @@ function pair(v: number | number[] | undefined | null): Pair {
   return [v[0] ?? 1, v[1] ?? v[0] ?? 1];
 }
 
-/** Pads (positive amounts) or crops (negative amounts) the two spatial axes of an NHWC tensor. */
-function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  let y = x;
-  const ct = Math.max(0, -top);
-  const cb = Math.max(0, -bottom);
-  const cl = Math.max(0, -left);
-  const cr = Math.max(0, -right);
-  if (ct || cb || cl || cr) y = tf.slice(y, [0, ct, cl, 0], [b, h - ct - cb, w - cl - cr, c]);
-  const pt = Math.max(0, top);
-  const pb = Math.max(0, bottom);
-  const pl = Math.max(0, left);
-  const pr = Math.max(0, right);
-  if (pt || pb || pl || pr) y = tf.pad(y, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
-  return y;
-}
+/** The handful of forward kernels the gradients are built from; `run` decides how they execute. */
+class Ops {
+  constructor(private readonly run: Run) {}
+  transpose(x: Info, perm: number[]): Info {
+    return this.run('Transpose', { x }, { perm });
+  }
+  reshape(x: Info, shape: number[]): Info {
+    return this.run('Reshape', { x }, { shape });
+  }
+  pad(x: Info, paddings: Array<[number, number]>): Info {
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+  slice(x: Info, begin: number[], size: number[]): Info {
+    return this.run('Slice', { x }, { begin, size });
+  }
+  sum(x: Info, axis: number): Info {
+    return this.run('Sum', { x }, { axis: [axis], keepDims: false });
+  }
+  reverse(x: Info, dims: number[]): Info {
+    return this.run('Reverse', { x }, { dims });
+  }
+  /** 'valid' NHWC convolution. */
+  conv2d(x: Info, filter: Info, strides: Pair, dilations: Pair): Info {
+    return this.run('Conv2D', { x, filter }, { strides, pad: 'valid', dataFormat: 'NHWC', dilations });
+  }
+  /** 'valid' NHWC depthwise convolution. */
+  depthwise(x: Info, filter: Info, strides: Pair, dilations: Pair): Info {
+    return this.run(
+      'DepthwiseConv2dNative',
+      { x, filter },
+      { strides, pad: 'valid', dataFormat: 'NHWC', dilations },
+    );
+  }
+  conv2dBackpropInput(
+    dy: Info,
+    filter: Info,
+    inputShape: number[],
+    strides: Pair,
+    pad: PadAttr,
+    dimRoundingMode: RoundingMode,
+  ): Info {
+    return this.run(
+      'Conv2DBackpropInput',
+      { dy, filter },
+      { inputShape, strides, pad, dataFormat: 'NHWC', dimRoundingMode },
+    );
+  }
 
-/**
- * Inserts (s - 1) zeros after every row / column of an NHWC tensor: [B,H,W,C] -> [B,H*sh,W*sw,C].
- * (The trailing zeros are harmless; callers crop to the extent they need.)
- */
-function zeroStuff(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
-  if (sh === 1 && sw === 1) return x;
-  const [b, h, w, c] = x.shape;
-  const six = tf.reshape(x, [b, h, 1, w, 1, c]);
-  const padded = tf.pad(six, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-  return tf.reshape(padded, [b, h * sh, w * sw, c]);
+  /** Pads (positive amounts) or crops (negative amounts) the spatial axes of an NHWC tensor. */
+  padOrCrop(x: Info, top: number, bottom: number, left: number, right: number): Info {
+    const [b, h, w, c] = x.shape;
+    let y = x;
+    const [ct, cb, cl, cr] = [top, bottom, left, right].map((v) => Math.max(0, -v));
+    if (ct || cb || cl || cr) y = this.slice(y, [0, ct, cl, 0], [b, h - ct - cb, w - cl - cr, c]);
+    const [pt, pb, pl, pr] = [top, bottom, left, right].map((v) => Math.max(0, v));
+    if (pt || pb || pl || pr) y = this.pad(y, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
+    return y;
+  }
+
+  /** Inserts s-1 zeros after every row / column: [B,H,W,C] -> [B,H*sh,W*sw,C]. */
+  zeroStuff(x: Info, sh: number, sw: number): Info {
+    if (sh === 1 && sw === 1) return x;
+    const [b, h, w, c] = x.shape;
+    const six = this.reshape(x, [b, h, 1, w, 1, c]);
+    const padded = this.pad(six, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+    return this.reshape(padded, [b, h * sh, w * sw, c]);
+  }
 }
 
 interface Geometry {
   strides: Pair;
   dilations: Pair;
-  /** Padding before the first row / column, exactly as the forward kernel used it. */
+  /** Padding before the first row / column, exactly as the forward kernel applied it. */
   top: number;
   left: number;
   kh: number;
@@ -76,8 +136,8 @@ function geometry(
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
-    strides as [number, number] | number,
-    (dilations ?? 1) as [number, number] | number,
+    pair(strides),
+    pair(dilations),
     pad,
     dimRoundingMode,
     depthwise,
@@ -96,163 +156,222 @@ function geometry(
 }
 
 /**
- * x padded exactly as the forward pass saw it and cropped / extended to the rows and columns the
- * output actually reads: [B, (outH-1)*sh + (kh-1)*dh + 1, (outW-1)*sw + (kw-1)*dw + 1, C].
+ * x padded as the forward pass saw it, cropped / extended to exactly the rows and columns the
+ * output reads: [B, (outH-1)*sh + (kh-1)*dh + 1, (outW-1)*sw + (kw-1)*dw + 1, C].
  */
-function forwardWindow(x: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+function forwardWindow(ops: Ops, x: Info, g: Geometry): Info {
   const [, h, w] = x.shape;
   const extentH = (g.outH - 1) * g.strides[0] + (g.kh - 1) * g.dilations[0] + 1;
   const extentW = (g.outW - 1) * g.strides[1] + (g.kw - 1) * g.dilations[1] + 1;
-  return padOrCrop(x, g.top, extentH - g.top - h, g.left, extentW - g.left - w);
+  return ops.padOrCrop(x, g.top, extentH - g.top - h, g.left, extentW - g.left - w);
 }
 
 /**
- * Turns dy [B,outH,outW,C] into the input of the "full" correlation that yields dx: dy with
- * (s-1) zeros between samples, padded by (k-1)*d - padBefore and extended / cropped so that a
- * 'valid' correlation with a k-tap, d-dilated filter gives exactly inH x inW.
+ * dy prepared for the "full" correlation that yields dx: zeros between samples (stride), padded
+ * by (k-1)*d - top before and extended / cropped after so that a 'valid' correlation with the
+ * k-tap, d-dilated filter gives exactly inH x inW.
  */
-function fullCorrelationInput(dy: tf.Tensor4D, xShape: number[], g: Geometry): tf.Tensor4D {
-  const stuffed = zeroStuff(dy, g.strides[0], g.strides[1]);
+function fullCorrelationInput(ops: Ops, dy: Info, xShape: number[], g: Geometry): Info {
+  const stuffed = ops.zeroStuff(dy, g.strides[0], g.strides[1]);
   const [, lh, lw] = stuffed.shape;
   const spanH = (g.kh - 1) * g.dilations[0];
   const spanW = (g.kw - 1) * g.dilations[1];
   const beforeH = spanH - g.top;
   const beforeW = spanW - g.left;
-  const afterH = xShape[1] + spanH - beforeH - lh;
-  const afterW = xShape[2] + spanW - beforeW - lw;
-  return padOrCrop(stuffed, beforeH, afterH, beforeW, afterW);
+  return ops.padOrCrop(stuffed, beforeH, xShape[1] + spanH - beforeH - lh, beforeW, xShape[2] + spanW - beforeW - lw);
 }
 
-/** d(loss)/d(filter) of conv2d, NHWC: returns [kh, kw, Cin, Cout]. */
-export function conv2dFilterGrad(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  filterShape: number[],
-  strides: number | number[],
-  pad: PadAttr,
-  dilations: number | number[] = 1,
-  dimRoundingMode?: RoundingMode,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const g = geometry(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, false);
-    const xw = forwardWindow(x, g); // [B, eH, eW, Cin]
-    // Correlate over the batch: "images" are input channels, "channels" are batch entries.
-    const xT = tf.transpose(xw, [3, 1, 2, 0]); // [Cin, eH, eW, B]
-    const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [outH, outW, B, Cout]
-    const out = tf.conv2d(xT, dyT, g.dilations, 'valid', 'NHWC', g.strides); // [Cin, kh, kw, Cout]
-    return tf.transpose(out, [1, 2, 0, 3]);
-  });
+interface ConvParams {
+  strides: number | number[];
+  pad: PadAttr;
+  dilations?: number | number[] | null;
+  dimRoundingMode?: RoundingMode;
 }
 
-/** d(loss)/d(x) of conv2d, NHWC: returns xShape. */
-export function conv2dInputGrad(
-  xShape: number[],
-  dy: tf.Tensor4D,
-  filter: tf.Tensor4D,
-  strides: number | number[],
-  pad: PadAttr,
-  dilations: number | number[] = 1,
-  dimRoundingMode?: RoundingMode,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const g = geometry(xShape, filter.shape, strides, dilations, pad, dimRoundingMode, false);
-    if (g.dilations[0] === 1 && g.dilations[1] === 1) {
-      // Conv2DBackpropInput exists on every backend (including wasm).
-      return tf.conv2dTranspose(
-        dy,
-        filter,
-        xShape as [number, number, number, number],
-        g.strides,
-        pad as 'same' | 'valid' | number | tf.backend_util.ExplicitPadding,
-        dimRoundingMode,
-      );
-    }
-    // Dilated filter (stride is then 1): full correlation with the rotated, transposed filter.
-    const rotated = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]); // [kh, kw, Cout, Cin]
-    return tf.conv2d(fullCorrelationInput(dy, xShape, g), rotated, 1, 'valid', 'NHWC', g.dilations);
-  });
+/** d(loss)/d(filter) of conv2d: [kh, kw, Cin, Cout]. */
+function conv2dFilterGrad(ops: Ops, x: Info, dy: Info, filterShape: number[], p: ConvParams): Info {
+  const g = geometry(x.shape, filterShape, p.strides, p.dilations, p.pad, p.dimRoundingMode, false);
+  const xw = forwardWindow(ops, x, g); // [B, eH, eW, Cin]
+  const xT = ops.transpose(xw, [3, 1, 2, 0]); // [Cin, eH, eW, B]: batch becomes the channel axis
+  const dyT = ops.transpose(dy, [1, 2, 0, 3]); // [outH, outW, B, Cout]
+  const out = ops.conv2d(xT, dyT, g.dilations, g.strides); // [Cin, kh, kw, Cout]
+  return ops.transpose(out, [1, 2, 0, 3]);
 }
 
-/** d(loss)/d(filter) of depthwiseConv2d, NHWC: returns [kh, kw, C, M]. */
-export function depthwiseFilterGrad(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  filterShape: number[],
-  strides: number | number[],
-  pad: PadAttr,
-  dilations: number | number[] = 1,
-  dimRoundingMode?: RoundingMode,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const g = geometry(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true);
-    const [b, , , c] = x.shape;
-    const m = filterShape[3];
-    const xw = forwardWindow(x, g); // [B, eH, eW, C]
-    const [, eh, ew] = xw.shape;
-    // One "image" whose channels are (batch, channel) pairs, correlated with dy as the filter.
-    const xT: tf.Tensor4D = tf.reshape(tf.transpose(xw, [1, 2, 0, 3]), [1, eh, ew, b * c]);
-    const dyT: tf.Tensor4D =
-      m === 1
-        ? tf.reshape(tf.transpose(dy, [1, 2, 0, 3]), [g.outH, g.outW, b * c, 1])
-        : tf.reshape(
-            tf.transpose(tf.reshape(dy, [b, g.outH, g.outW, c, m]), [1, 2, 0, 3, 4]),
-            [g.outH, g.outW, b * c, m],
-          );
-    const out = tf.depthwiseConv2d(xT, dyT, g.dilations, 'valid', 'NHWC', g.strides); // [1,kh,kw,B*C*M]
-    const summed = tf.sum(tf.reshape(out, [g.kh, g.kw, b, c * m]), 2); // [kh, kw, C*M]
-    return tf.reshape(summed, [g.kh, g.kw, c, m]);
-  });
+/** d(loss)/d(x) of conv2d: xShape. */
+function conv2dInputGrad(ops: Ops, xShape: number[], dy: Info, filter: Info, p: ConvParams): Info {
+  const g = geometry(xShape, filter.shape, p.strides, p.dilations, p.pad, p.dimRoundingMode, false);
+  if (g.dilations[0] === 1 && g.dilations[1] === 1) {
+    return ops.conv2dBackpropInput(dy, filter, xShape, g.strides, p.pad, p.dimRoundingMode);
+  }
+  // Dilated (so stride 1): full correlation with the rotated filter, in/out channels swapped.
+  const rotated = ops.transpose(ops.reverse(filter, [0, 1]), [0, 1, 3, 2]); // [kh, kw, Cout, Cin]
+  return ops.conv2d(fullCorrelationInput(ops, dy, xShape, g), rotated, [1, 1], g.dilations);
 }
 
-/** d(loss)/d(x) of depthwiseConv2d, NHWC: returns xShape. */
-export function depthwiseInputGrad(
-  xShape: number[],
-  dy: tf.Tensor4D,
-  filter: tf.Tensor4D,
-  strides: number | number[],
-  pad: PadAttr,
-  dilations: number | number[] = 1,
-  dimRoundingMode?: RoundingMode,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const g = geometry(xShape, filter.shape, strides, dilations, pad, dimRoundingMode, true);
-    const [kh, kw, c, m] = filter.shape;
-    // Output channel c*M + m was produced by filter[:, :, c, m]; flatten the filter the same way.
-    const rotated: tf.Tensor4D = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, c * m, 1]);
-    const full = tf.depthwiseConv2d(fullCorrelationInput(dy, xShape, g), rotated, 1, 'valid', 'NHWC', g.dilations);
-    if (m === 1) return full;
-    const [b, h, w] = xShape;
-    return tf.sum(tf.reshape(full, [b, h, w, c, m]), 4);
-  });
+/** d(loss)/d(filter) of depthwiseConv2d: [kh, kw, C, M]. */
+function depthwiseFilterGrad(ops: Ops, x: Info, dy: Info, filterShape: number[], p: ConvParams): Info {
+  const g = geometry(x.shape, filterShape, p.strides, p.dilations, p.pad, p.dimRoundingMode, true);
+  const [b, , , c] = x.shape;
+  const m = filterShape[3];
+  const xw = forwardWindow(ops, x, g); // [B, eH, eW, C]
+  const [, eh, ew] = xw.shape;
+  // One image whose channels are the (batch, channel) pairs, correlated with dy as the filter.
+  const xT = ops.reshape(ops.transpose(xw, [1, 2, 0, 3]), [1, eh, ew, b * c]);
+  const dyT =
+    m === 1
+      ? ops.reshape(ops.transpose(dy, [1, 2, 0, 3]), [g.outH, g.outW, b * c, 1])
+      : ops.reshape(
+          ops.transpose(ops.reshape(dy, [b, g.outH, g.outW, c, m]), [1, 2, 0, 3, 4]),
+          [g.outH, g.outW, b * c, m],
+        );
+  const out = ops.depthwise(xT, dyT, g.dilations, g.strides); // [1, kh, kw, B*C*M]
+  const summed = ops.sum(ops.reshape(out, [g.kh, g.kw, b, c * m]), 2); // [kh, kw, C*M]
+  return ops.reshape(summed, [g.kh, g.kw, c, m]);
 }
 
-function assertNhwc(kernel: string, dataFormat: string | undefined): void {
+/** d(loss)/d(x) of depthwiseConv2d: xShape. */
+function depthwiseInputGrad(ops: Ops, xShape: number[], dy: Info, filter: Info, p: ConvParams): Info {
+  const g = geometry(xShape, filter.shape, p.strides, p.dilations, p.pad, p.dimRoundingMode, true);
+  const [kh, kw, c, m] = filter.shape;
+  // Output channel c*M + m came from filter[:, :, c, m]: flatten the filter the same way.
+  const rotated = ops.reshape(ops.reverse(filter, [0, 1]), [kh, kw, c * m, 1]);
+  const full = ops.depthwise(fullCorrelationInput(ops, dy, xShape, g), rotated, [1, 1], g.dilations);
+  if (m === 1) return full;
+  return ops.sum(ops.reshape(full, [xShape[0], xShape[1], xShape[2], c, m]), 4);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks shared by kernels and gradients.
+
+function checkNhwc(what: string, dataFormat: unknown): void {
   if (dataFormat != null && dataFormat !== 'NHWC') {
-    throw new Error(`Gradient of ${kernel}: only dataFormat 'NHWC' is supported, got '${dataFormat}'.`);
+    throw new Error(`${what}: only dataFormat 'NHWC' is supported, got '${String(dataFormat)}'.`);
   }
 }
 
-function assertStridesOrDilationsOne(kernel: string, strides: Pair, dilations: Pair): void {
-  if (!(strides.every((s) => s === 1) || dilations.every((d) => d === 1))) {
-    throw new Error(
-      `Gradient of ${kernel}: strides > 1 together with dilations > 1 are not supported ` +
-        `(strides ${strides}, dilations ${dilations}).`,
-    );
+function checkStridesOrDilationsOne(what: string, strides: unknown, dilations: unknown): void {
+  const s = pair(strides as number | number[]);
+  const d = pair(dilations as number | number[]);
+  if (!(s[0] === 1 && s[1] === 1) && !(d[0] === 1 && d[1] === 1)) {
+    throw new Error(`${what}: strides > 1 together with dilations > 1 are not supported (strides ${s}, dilations ${d}).`);
   }
+}
+
+function dilationsAreOne(dilations: unknown): boolean {
+  const d = pair(dilations as number | number[]);
+  return d[0] === 1 && d[1] === 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Kernels for the wasm backend, composed from wasm kernels.
+
+const WASM = 'wasm';
+
+/**
+ * Runs `body` with Ops that call the backend's kernel functions directly (as backends compose
+ * kernels internally), then releases every intermediate except the result.
+ */
+function composeKernels(backend: tf.KernelBackend, body: (ops: Ops) => Info): Info {
+  const created: Info[] = [];
+  const run: Run = (kernelName, inputs, attrs) => {
+    const kernel = tf.getKernel(kernelName, WASM);
+    if (kernel == null) throw new Error(`Kernel '${kernelName}' not registered for backend '${WASM}'.`);
+    const out = kernel.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend }) as Info;
+    created.push(out);
+    return out;
+  };
+  const ops = new Ops(run);
+  let result: Info | null = null;
+  try {
+    result = body(ops);
+    // Never hand an input back as a fresh output (the engine would own it twice).
+    if (!created.includes(result)) result = run('Identity', { x: result }, {});
+    return result;
+  } finally {
+    for (const info of created) if (info !== result) backend.disposeData(info.dataId);
+  }
+}
+
+const wasmKernels: tf.KernelConfig[] = [
+  {
+    kernelName: tf.Conv2DBackpropFilter,
+    backendName: WASM,
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, dy } = inputs as { x: Info; dy: Info };
+      const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+      checkNhwc('wasm Conv2DBackpropFilter', a.dataFormat);
+      return composeKernels(backend as tf.KernelBackend, (ops) =>
+        conv2dFilterGrad(ops, x, dy, a.filterShape, { ...a, dilations: 1 }),
+      );
+    },
+  },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+    backendName: WASM,
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, dy } = inputs as { x: Info; dy: Info };
+      const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+      checkStridesOrDilationsOne('wasm DepthwiseConv2dNativeBackpropFilter', a.strides, a.dilations);
+      return composeKernels(backend as tf.KernelBackend, (ops) => depthwiseFilterGrad(ops, x, dy, a.filterShape, a));
+    },
+  },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+    backendName: WASM,
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { dy, filter } = inputs as { dy: Info; filter: Info };
+      const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+      checkStridesOrDilationsOne('wasm DepthwiseConv2dNativeBackpropInput', a.strides, a.dilations);
+      return composeKernels(backend as tf.KernelBackend, (ops) => depthwiseInputGrad(ops, a.inputShape, dy, filter, a));
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// 2. Gradient overrides.
+
+function hasKernels(...kernelNames: string[]): boolean {
+  const backendName = tf.getBackend();
+  return kernelNames.every((k) => tf.getKernel(k, backendName) != null);
+}
+
+/** Forward-only composition as ordinary (taped, tidied) ops on the active backend. */
+function composeOps(body: (ops: Ops) => Info): tf.Tensor {
+  return tf.tidy(() => {
+    const ops = new Ops((kernelName, inputs, attrs) =>
+      tf.engine().runKernel(kernelName, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor,
+    );
+    return body(ops) as tf.Tensor;
+  });
+}
+
+function runKernel(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): tf.Tensor {
+  return tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
 }
 
 const conv2DGradConfig: tf.GradConfig = {
   kernelName: tf.Conv2D,
   inputsToSave: ['x', 'filter'],
-  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+  gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-    const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as tf.Conv2DAttrs;
-    assertNhwc('conv2D', dataFormat);
-    assertStridesOrDilationsOne('conv2D', pair(strides), pair(dilations));
     const dy4 = dy as tf.Tensor4D;
+    const a = attrs as unknown as tf.Conv2DAttrs;
+    const { strides, pad, dataFormat, dimRoundingMode } = a;
+    if (dilationsAreOne(a.dilations) && hasKernels(tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter)) {
+      // Same as tfjs' own gradient (which also handles NCHW where the backend does).
+      return {
+        x: () =>
+          runKernel(tf.Conv2DBackpropInput, { dy: dy4, filter }, { strides, pad, dataFormat, dimRoundingMode, inputShape: x.shape }),
+        filter: () =>
+          runKernel(tf.Conv2DBackpropFilter, { x, dy: dy4 }, { strides, pad, dataFormat, dimRoundingMode, filterShape: filter.shape }),
+      };
+    }
+    checkNhwc('Gradient of conv2D', dataFormat);
+    checkStridesOrDilationsOne('Gradient of conv2D', strides, a.dilations);
     return {
-      x: () => conv2dInputGrad(x.shape, dy4, filter, strides, pad, dilations ?? 1, dimRoundingMode),
-      filter: () => conv2dFilterGrad(x, dy4, filter.shape, strides, pad, dilations ?? 1, dimRoundingMode),
+      x: () => composeOps((ops) => conv2dInputGrad(ops, x.shape, dy4, filter, a)),
+      filter: () => composeOps((ops) => conv2dFilterGrad(ops, x, dy4, filter.shape, a)),
     };
   },
 };
@@ -260,22 +379,41 @@ const conv2DGradConfig: tf.GradConfig = {
 const depthwiseConv2dNativeGradConfig: tf.GradConfig = {
   kernelName: tf.DepthwiseConv2dNative,
   inputsToSave: ['x', 'filter'],
-  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+  gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-    const { strides, pad, dilations, dimRoundingMode } = attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
-    const dataFormat = (attrs as { dataFormat?: string } | undefined)?.dataFormat;
-    assertNhwc('depthwiseConv2dNative', dataFormat);
+    const dy4 = dy as tf.Tensor4D;
+    const a = attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
+    const { strides, pad, dilations, dimRoundingMode } = a;
     if (x.rank !== 4 || filter.rank !== 4 || x.shape[3] !== filter.shape[2]) {
       throw new Error(
-        `Gradient of depthwiseConv2dNative: expected x [B,H,W,C] and filter [kh,kw,C,M], ` +
-          `got ${x.shape} and ${filter.shape}.`,
+        `Gradient of depthwiseConv2dNative: expected x [B,H,W,C] and filter [kh,kw,C,M], got ${x.shape} and ${filter.shape}.`,
       );
     }
-    assertStridesOrDilationsOne('depthwiseConv2dNative', pair(strides), pair(dilations));
-    const dy4 = dy as tf.Tensor4D;
+    checkNhwc('Gradient of depthwiseConv2dNative', a.dataFormat);
+    checkStridesOrDilationsOne('Gradient of depthwiseConv2dNative', strides, dilations);
+    const $dilations = dilations ?? 1;
+    if (
+      dilationsAreOne(dilations) &&
+      hasKernels(tf.DepthwiseConv2dNativeBackpropInput, tf.DepthwiseConv2dNativeBackpropFilter)
+    ) {
+      return {
+        x: () =>
+          runKernel(
+            tf.DepthwiseConv2dNativeBackpropInput,
+            { dy: dy4, filter },
+            { strides, pad, dilations: $dilations, dimRoundingMode, inputShape: x.shape },
+          ),
+        filter: () =>
+          runKernel(
+            tf.DepthwiseConv2dNativeBackpropFilter,
+            { x, dy: dy4 },
+            { strides, pad, dilations: $dilations, dimRoundingMode, filterShape: filter.shape },
+          ),
+      };
+    }
     return {
-      x: () => depthwiseInputGrad(x.shape, dy4, filter, strides, pad, dilations ?? 1, dimRoundingMode),
-      filter: () => depthwiseFilterGrad(x, dy4, filter.shape, strides, pad, dilations ?? 1, dimRoundingMode),
+      x: () => composeOps((ops) => depthwiseInputGrad(ops, x.shape, dy4, filter, a)),
+      filter: () => composeOps((ops) => depthwiseFilterGrad(ops, x, dy4, filter.shape, a)),
     };
   },
 };
@@ -283,12 +421,30 @@ const depthwiseConv2dNativeGradConfig: tf.GradConfig = {
 let registered = false;
 
 /**
- * Replaces the gradients of Conv2D and DepthwiseConv2dNative with forward-kernel-only versions so
- * that conv nets train on the wasm backend. Idempotent; safe on every backend.
+ * Makes conv nets (conv2d, depthwise / separable conv2d, fused or not) trainable on the wasm
+ * backend: registers the missing wasm backprop kernels (only those wasm lacks) and overrides the
+ * Conv2D / DepthwiseConv2dNative gradients (native backprop kernels where available, forward-only
+ * composition otherwise, which also adds dilation support). Idempotent; call it before or after
+ * backends are set. Other backends keep their own kernels and behave as before.
  */
 export function registerWasmTrainingGradients(): void {
   if (registered) return;
+  registered = true;
+  for (const config of wasmKernels) {
+    if (tf.getKernel(config.kernelName, WASM) == null) tf.registerKernel(config);
+  }
   tf.registerGradient(conv2DGradConfig);
   tf.registerGradient(depthwiseConv2dNativeGradConfig);
-  registered = true;
 }
+
+/** Exposed for tests and benchmarks: the forward-only formulations run as plain ops. */
+export const forwardOnlyGradients = {
+  conv2dFilter: (x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], p: ConvParams) =>
+    composeOps((ops) => conv2dFilterGrad(ops, x, dy, filterShape, p)) as tf.Tensor4D,
+  conv2dInput: (xShape: number[], dy: tf.Tensor4D, filter: tf.Tensor4D, p: ConvParams) =>
+    composeOps((ops) => conv2dInputGrad(ops, xShape, dy, filter, p)) as tf.Tensor4D,
+  depthwiseFilter: (x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], p: ConvParams) =>
+    composeOps((ops) => depthwiseFilterGrad(ops, x, dy, filterShape, p)) as tf.Tensor4D,
+  depthwiseInput: (xShape: number[], dy: tf.Tensor4D, filter: tf.Tensor4D, p: ConvParams) =>
+    composeOps((ops) => depthwiseInputGrad(ops, xShape, dy, filter, p)) as tf.Tensor4D,
+};

@@ -12,6 +12,7 @@ export const zooModelSchema = z.object({
   test_accuracy: z.number().min(0).max(1),
   test_count: z.number().int(),
   training: z.object({
+    schedule: z.string(),
     epochs: z.number().int(),
     batch_size: z.number().int(),
     learning_rate: z.number(),

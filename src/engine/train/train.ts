@@ -10,6 +10,8 @@ export interface TrainOptions {
   batchSize: number;
   learningRate: number;
   seed?: number;
+  /** 'cosine' anneals the learning rate to 2 % of its start over the run; the default keeps it. */
+  schedule?: 'constant' | 'cosine';
   /** Checked between batches; returning true stops after the current batch. */
   shouldStop?: () => boolean;
   onProgress?: (p: TrainProgress) => void;
@@ -60,7 +62,7 @@ export function validateTrainOptions(o: Pick<TrainOptions, 'epochs' | 'batchSize
 
 export async function train(model: tf.LayersModel, trainSet: Batchable, testSet: Batchable, options: TrainOptions): Promise<TrainResult> {
   validateTrainOptions(options);
-  const { epochs, batchSize, learningRate, seed = 1, shouldStop = () => false, onProgress, progressEveryMs = 100 } = options;
+  const { epochs, batchSize, learningRate, seed = 1, schedule = 'constant', shouldStop = () => false, onProgress, progressEveryMs = 100 } = options;
   const optimizer = tf.train.adam(learningRate);
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const random = mulberry32(seed);
@@ -85,6 +87,7 @@ export async function train(model: tf.LayersModel, trainSet: Batchable, testSet:
           cancelled = true;
           break;
         }
+        if (schedule === 'cosine') setLearningRate(optimizer, learningRate * (0.02 + 0.98 * 0.5 * (1 + Math.cos((Math.PI * step) / totalSteps))));
         const idx = order.slice(b * batchSize, (b + 1) * batchSize);
         const indices = tf.tensor1d(idx, 'int32');
         const xb = tf.gather(trainSet.x, indices);
@@ -126,4 +129,9 @@ export async function train(model: tf.LayersModel, trainSet: Batchable, testSet:
   }
   const test = await evaluate(model, testSet);
   return { stepsCompleted: step, epochsCompleted: history.length, cancelled, diverged, test, history, elapsedMs: performance.now() - started };
+}
+
+/** tfjs optimizers read their rate on every step but expose no setter. */
+function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
+  (optimizer as unknown as { learningRate: number }).learningRate = rate;
 }

@@ -1,0 +1,76 @@
+import { useEffect } from 'react';
+import { useStudio } from './state/store';
+import { VIEWS, type View } from './state/settings';
+import { useTheme } from './theme';
+import { StatusBar } from './components/StatusBar';
+import { ModelView } from './views/ModelView';
+import { TrainView } from './views/TrainView';
+import { SettingsView } from './views/SettingsView';
+
+const LABELS: Record<View, string> = { model: 'Model', train: 'Train', settings: 'Settings' };
+
+export function App() {
+  useTheme();
+  const view = useStudio((s) => s.settings.view);
+  const set = useStudio((s) => s.set);
+
+  // Alt+1…3 switch views from anywhere: presenters drive the studio from the keyboard.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!e.altKey) return;
+      const index = Number(e.key) - 1;
+      if (index >= 0 && index < VIEWS.length) {
+        e.preventDefault();
+        set('view', VIEWS[index]);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [set]);
+
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden>◢</span> QoS Studio
+          <span className="tagline">accuracy ⇄ energy for neural networks on small devices</span>
+        </div>
+        <nav role="tablist" aria-label="Views">
+          {VIEWS.map((v, i) => (
+            <button
+              key={v}
+              role="tab"
+              id={`tab-${v}`}
+              aria-selected={view === v}
+              aria-controls={`panel-${v}`}
+              title={`${LABELS[v]} (Alt+${i + 1})`}
+              className={view === v ? 'tab active' : 'tab'}
+              onClick={() => set('view', v)}
+            >
+              {LABELS[v]}
+            </button>
+          ))}
+        </nav>
+        <ThemeToggle />
+      </header>
+      <main id={`panel-${view}`} role="tabpanel" aria-labelledby={`tab-${view}`}>
+        {view === 'model' && <ModelView />}
+        {view === 'train' && <TrainView />}
+        {view === 'settings' && <SettingsView />}
+      </main>
+      <StatusBar />
+    </div>
+  );
+}
+
+function ThemeToggle() {
+  const theme = useStudio((s) => s.settings.theme);
+  const set = useStudio((s) => s.set);
+  const next = theme === 'dark' ? 'light' : 'dark';
+  const dark = document.documentElement.dataset.theme === 'dark';
+  return (
+    <button className="icon-button" aria-label={`Switch to ${dark ? 'light' : 'dark'} theme`} onClick={() => set('theme', dark ? 'light' : next)}>
+      {dark ? '☀' : '☾'}
+    </button>
+  );
+}

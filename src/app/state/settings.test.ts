@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, migrateSettings, settingsFromHash, settingsToHash } from './settings';
+
+describe('settings', () => {
+  it('round-trips the shareable settings through the URL hash', () => {
+    const s = { ...DEFAULT_SETTINGS, view: 'train' as const, model: 'resnet', epochs: 3, batchSize: 32, learningRate: 0.002 };
+    expect(settingsToHash(s)).toBe('#view=train&model=resnet&epochs=3&batch=32&lr=0.002');
+    expect(settingsFromHash(settingsToHash(s))).toEqual({ view: 'train', model: 'resnet', epochs: 3, batchSize: 32, learningRate: 0.002 });
+  });
+  it('leaves out invalid or absent hash entries instead of defaulting them', () => {
+    expect(settingsFromHash('#view=nowhere&epochs=-3&lr=abc&batch=16')).toEqual({ batchSize: 16 });
+    expect(settingsFromHash('')).toEqual({});
+  });
+  it('keeps browser-only models out of the share link', () => {
+    expect(settingsToHash({ ...DEFAULT_SETTINGS, model: 'user:1234' })).not.toContain('model=');
+  });
+  it('migrates version-1 state and repairs bad fields one by one', () => {
+    const v1 = { settings: { lr: 0.01, modelName: 'mobilenet', epochs: 'many', theme: 'dark' } };
+    expect(migrateSettings(v1, 1)).toEqual({ ...DEFAULT_SETTINGS, learningRate: 0.01, model: 'mobilenet', theme: 'dark' });
+    expect(migrateSettings(null, 0)).toEqual(DEFAULT_SETTINGS);
+  });
+});

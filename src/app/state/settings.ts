@@ -1,0 +1,66 @@
+// The user-visible settings as one typed table: it alone drives persistence, the share link (URL
+// hash) and migration between versions of the stored state.
+import { z } from 'zod';
+
+export const VIEWS = ['model', 'train', 'settings'] as const;
+export type View = (typeof VIEWS)[number];
+export const BACKENDS = ['auto', 'webgl', 'wasm', 'cpu'] as const;
+export const THEMES = ['system', 'light', 'dark'] as const;
+
+export const settingsSchema = z.object({
+  view: z.enum(VIEWS).catch('model'),
+  /** A zoo model name, or `user:<id>` for a model kept in this browser. */
+  model: z.string().min(1).catch('lenet'),
+  epochs: z.coerce.number().int().min(1).max(1000).catch(1),
+  batchSize: z.coerce.number().int().min(1).max(4096).catch(64),
+  learningRate: z.coerce.number().positive().max(1).catch(0.001),
+  backend: z.enum(BACKENDS).catch('auto'),
+  theme: z.enum(THEMES).catch('system'),
+});
+export type Settings = z.infer<typeof settingsSchema>;
+
+export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
+
+/** Settings that travel in the share link, with their short hash keys. */
+const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr' } as const satisfies Partial<Record<keyof Settings, string>>;
+
+export function settingsToHash(s: Settings): string {
+  const params = new URLSearchParams();
+  for (const [field, key] of Object.entries(URL_KEYS) as [keyof typeof URL_KEYS, string][]) {
+    // A model kept only in this browser cannot be opened from a link elsewhere.
+    if (field === 'model' && s.model.startsWith('user:')) continue;
+    params.set(key, String(s[field]));
+  }
+  return '#' + params.toString();
+}
+
+/** Reads the share link's settings; absent or invalid entries are left out, not defaulted. */
+export function settingsFromHash(hash: string): Partial<Settings> {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const out: Partial<Settings> = {};
+  const shape = settingsSchema.shape;
+  for (const [field, key] of Object.entries(URL_KEYS) as [keyof typeof URL_KEYS, string][]) {
+    const raw = params.get(key);
+    if (raw === null) continue;
+    const parsed = shape[field].removeCatch().safeParse(raw);
+    if (parsed.success) (out as Record<string, unknown>)[field] = parsed.data;
+  }
+  return out;
+}
+
+export const STATE_VERSION = 2;
+
+/**
+ * Brings stored state from any earlier version to the current one. Version 1 kept the learning
+ * rate as `lr` and the model as `modelName`; anything unreadable falls back to defaults field by field.
+ */
+export function migrateSettings(stored: unknown, version: number): Settings {
+  const raw = { ...((stored as { settings?: Record<string, unknown> } | null)?.settings ?? {}) };
+  if (version < 2) {
+    if ('lr' in raw && !('learningRate' in raw)) raw.learningRate = raw.lr;
+    if ('modelName' in raw && !('model' in raw)) raw.model = raw.modelName;
+    delete raw.lr;
+    delete raw.modelName;
+  }
+  return settingsSchema.parse(raw);
+}

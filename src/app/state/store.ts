@@ -1,0 +1,235 @@
+// The one store. Settings persist (versioned) and travel in the URL hash; everything else is the
+// runtime picture the engine worker reports. Data flows one way: actions → worker → store → views.
+import { create } from 'zustand';
+import { persist } from 'zustand/middleware';
+import type { BackendChoice } from '../../engine/backend/select';
+import type { ModelSource, ModelSummary, SampleBatch, UserModelMeta } from '../../engine/session';
+import type { ZooModel } from '../../engine/models/zoo-manifest';
+import type { Evaluation } from '../../engine/train/evaluate';
+import type { EpochRecord, TrainProgress, TrainResult } from '../../engine/train/train';
+import type { NamedBytes } from '../../engine/models/io';
+import { Comlink, startEngineWorker, type EngineHandle } from '../engine-client';
+import { DEFAULT_SETTINGS, migrateSettings, STATE_VERSION, type Settings } from './settings';
+
+export interface TrainPoint {
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  testAccuracy: number | null;
+}
+
+export interface TrainingState {
+  running: boolean;
+  cancelling: boolean;
+  progress: TrainProgress | null;
+  points: TrainPoint[];
+  epochs: EpochRecord[];
+  result: TrainResult | null;
+  error: string | null;
+  cancelRequestedAt: number | null;
+  stoppedAfterMs: number | null;
+}
+
+export interface StudioState {
+  settings: Settings;
+  engine: { status: 'starting' | 'ready' | 'error'; choice: BackendChoice | null; error: string | null };
+  zoo: ZooModel[];
+  userModels: UserModelMeta[];
+  summary: ModelSummary | null;
+  opening: boolean;
+  modelError: string | null;
+  evaluation: (Evaluation & { ms: number }) | null;
+  evaluating: boolean;
+  samples: SampleBatch | null;
+  importing: boolean;
+  importError: string | null;
+  importNotice: string | null;
+  training: TrainingState;
+
+  set<K extends keyof Settings>(key: K, value: Settings[K]): void;
+  applySettings(partial: Partial<Settings>): void;
+  startEngine(): Promise<void>;
+  openModel(model: string): Promise<void>;
+  importFiles(files: NamedBytes[]): Promise<void>;
+  deleteUserModel(id: string): Promise<void>;
+  startTraining(): Promise<void>;
+  cancelTraining(): Promise<void>;
+  resetStudio(): void;
+}
+
+const IDLE_TRAINING: TrainingState = {
+  running: false, cancelling: false, progress: null, points: [], epochs: [], result: null, error: null, cancelRequestedAt: null, stoppedAfterMs: null,
+};
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export const sourceOf = (model: string): ModelSource => (model.startsWith('user:') ? { kind: 'user', id: model.slice(5) } : { kind: 'zoo', name: model });
+
+// The worker lives outside the store: it is a resource, not state.
+let engine: EngineHandle | null = null;
+let engineReady: Promise<EngineHandle> | null = null;
+
+function requireEngine(): Promise<EngineHandle> {
+  if (!engineReady) throw new Error('the engine has not started');
+  return engineReady;
+}
+
+export const useStudio = create<StudioState>()(
+  persist(
+    (setState, getState) => ({
+      settings: DEFAULT_SETTINGS,
+      engine: { status: 'starting', choice: null, error: null },
+      zoo: [],
+      userModels: [],
+      summary: null,
+      opening: false,
+      modelError: null,
+      evaluation: null,
+      evaluating: false,
+      samples: null,
+      importing: false,
+      importError: null,
+      importNotice: null,
+      training: IDLE_TRAINING,
+
+      set(key, value) {
+        const before = getState().settings;
+        setState({ settings: { ...before, [key]: value } });
+        if (key === 'backend' && before.backend !== value) void getState().startEngine();
+        if (key === 'model' && before.model !== value) void getState().openModel(value as string);
+      },
+
+      applySettings(partial) {
+        const before = getState().settings;
+        const next = { ...before, ...partial };
+        setState({ settings: next });
+        if (next.model !== before.model && engineReady) void getState().openModel(next.model);
+      },
+
+      async startEngine() {
+        engine?.terminate();
+        const handle = startEngineWorker();
+        engine = handle;
+        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING });
+        engineReady = (async () => {
+          const choice = await handle.api.init(getState().settings.backend);
+          if (engine !== handle) throw new Error('superseded');
+          setState({ engine: { status: 'ready', choice, error: null } });
+          return handle;
+        })();
+        try {
+          await engineReady;
+          const [zoo, userModels] = await Promise.all([handle.api.zoo(), handle.api.listUserModels()]);
+          setState({ zoo, userModels });
+          await getState().openModel(getState().settings.model);
+        } catch (e) {
+          if (engine === handle) setState({ engine: { status: 'error', choice: null, error: message(e) } });
+        }
+      },
+
+      async openModel(model) {
+        const { api } = await requireEngine();
+        setState({ opening: true, modelError: null });
+        try {
+          const summary = await api.open(sourceOf(model));
+          setState({ summary, opening: false, evaluation: null, samples: null, evaluating: true, settings: { ...getState().settings, model } });
+        } catch (e) {
+          const current = getState().summary;
+          // A model that cannot open leaves the previous one in place; with none open, fall back to the zoo default.
+          setState({ opening: false, modelError: `Cannot open ${model.startsWith('user:') ? 'your model' : `"${model}"`}: ${message(e)}` });
+          if (!current && model !== DEFAULT_SETTINGS.model) await getState().openModel(DEFAULT_SETTINGS.model);
+          else if (current) setState({ settings: { ...getState().settings, model: current.source.kind === 'zoo' ? current.source.name : `user:${current.source.id}` } });
+          return;
+        }
+        await refreshEvaluation(api);
+      },
+
+      async importFiles(files) {
+        const { api } = await requireEngine();
+        setState({ importing: true, importError: null, importNotice: null });
+        try {
+          const { meta, summary } = await api.importModel(Comlink.transfer(files, files.map((f) => f.bytes)));
+          setState({
+            importing: false,
+            userModels: [...getState().userModels, meta],
+            summary,
+            evaluation: null,
+            samples: null,
+            evaluating: true,
+            importNotice: `Loaded “${meta.name}” (${meta.params.toLocaleString('en')} parameters); it is kept in this browser.`,
+            settings: { ...getState().settings, model: `user:${meta.id}` },
+          });
+          await refreshEvaluation(api);
+        } catch (e) {
+          setState({ importing: false, importError: message(e) });
+        }
+      },
+
+      async deleteUserModel(id) {
+        const { api } = await requireEngine();
+        await api.deleteUserModel(id);
+        setState({ userModels: getState().userModels.filter((m) => m.id !== id) });
+        if (getState().settings.model === `user:${id}`) await getState().openModel(DEFAULT_SETTINGS.model);
+      },
+
+      async startTraining() {
+        const { api } = await requireEngine();
+        const { epochs, batchSize, learningRate } = getState().settings;
+        setState({ training: { ...IDLE_TRAINING, running: true } });
+        const onProgress = (p: TrainProgress) => {
+          const t = getState().training;
+          const point: TrainPoint = { step: p.step, epoch: p.epoch, loss: p.loss, accuracy: p.accuracy, testAccuracy: p.test?.accuracy ?? null };
+          setState({
+            training: {
+              ...t,
+              progress: p,
+              points: [...t.points, point],
+              epochs: p.kind === 'epoch' ? [...t.epochs, { epoch: p.epoch, loss: p.loss, accuracy: p.accuracy, testLoss: p.test!.loss, testAccuracy: p.test!.accuracy }] : t.epochs,
+            },
+          });
+        };
+        try {
+          const result = await api.train({ epochs, batchSize, learningRate }, Comlink.proxy(onProgress));
+          const t = getState().training;
+          setState({
+            training: { ...t, running: false, cancelling: false, result, stoppedAfterMs: t.cancelRequestedAt === null ? null : performance.now() - t.cancelRequestedAt },
+            evaluation: { ...result.test, ms: 0 },
+          });
+          await refreshEvaluation(api);
+        } catch (e) {
+          setState({ training: { ...getState().training, running: false, cancelling: false, error: message(e) } });
+        }
+      },
+
+      async cancelTraining() {
+        const { api } = await requireEngine();
+        setState({ training: { ...getState().training, cancelling: true, cancelRequestedAt: performance.now() } });
+        await api.cancelTraining();
+      },
+
+      resetStudio() {
+        useStudio.persist.clearStorage();
+        setState({ settings: DEFAULT_SETTINGS });
+        void getState().startEngine();
+      },
+    }),
+    {
+      name: 'qos-studio',
+      version: STATE_VERSION,
+      partialize: (s) => ({ settings: s.settings }),
+      migrate: (stored, version) => ({ settings: migrateSettings(stored, version) }) as unknown as StudioState,
+      merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION) }),
+    },
+  ),
+);
+
+async function refreshEvaluation(api: EngineHandle['api']): Promise<void> {
+  useStudio.setState({ evaluating: true });
+  try {
+    const [evaluation, samples] = await Promise.all([api.evaluate(), api.samples(12)]);
+    useStudio.setState({ evaluation, samples, evaluating: false });
+  } catch (e) {
+    useStudio.setState({ evaluating: false, modelError: message(e) });
+  }
+}

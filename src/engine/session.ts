@@ -1,0 +1,273 @@
+// One studio session: the data set, the open model and the jobs run on it. The worker exposes this
+// class as it is; Node tests drive it directly with a file-backed host.
+import * as tf from '@tensorflow/tfjs';
+import { fetchDigits, sliceDigits, type Digits } from './data/digits';
+import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from './data/tensors';
+import { artifactsFromFiles, checkFitsData, ModelFileError, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './models/io';
+import { describeLayers, totalMacs, type LayerInfo } from './models/macs';
+import { zooManifestSchema, type ZooModel } from './models/zoo-manifest';
+import { evaluate, type Evaluation } from './train/evaluate';
+import { train, validateTrainOptions, type TrainProgress, type TrainResult } from './train/train';
+
+export interface KeyValueStore {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+  del(key: string): Promise<void>;
+  keys(): Promise<string[]>;
+}
+
+export interface SessionHost {
+  /** Base URL of the shipped files (data/, models/). */
+  baseUrl: string;
+  fetch: typeof fetch;
+  /** Where user models are kept between visits (IndexedDB in the browser). */
+  storage: KeyValueStore;
+}
+
+export type ModelSource = { kind: 'zoo'; name: string } | { kind: 'user'; id: string };
+
+export interface ModelSummary {
+  source: ModelSource;
+  name: string;
+  title: string;
+  description: string;
+  layers: LayerInfo[];
+  params: number;
+  macs: number;
+  inputShape: number[];
+  /** What the zoo script measured for the shipped weights (zoo models only). */
+  shippedAccuracy?: number;
+}
+
+export interface UserModelMeta {
+  id: string;
+  name: string;
+  fileName: string;
+  addedAt: string;
+  params: number;
+  macs: number;
+}
+
+interface StoredUserModel {
+  meta: UserModelMeta;
+  artifacts: tf.io.ModelArtifacts;
+}
+
+export interface SampleBatch {
+  count: number;
+  height: number;
+  width: number;
+  pixels: Uint8Array;
+  labels: number[];
+  predictions: number[];
+  confidences: number[];
+}
+
+export interface TrainRequest {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed?: number;
+  trainLimit?: number;
+}
+
+const USER_PREFIX = 'user-model/';
+
+export class Session {
+  private digitsPromise: Promise<Digits> | null = null;
+  private zooPromise: Promise<ZooModel[]> | null = null;
+  private model: tf.LayersModel | null = null;
+  private summary: ModelSummary | null = null;
+  private testSet: { key: string; data: Batchable } | null = null;
+  private training = false;
+  private stopRequested = false;
+
+  constructor(private readonly host: SessionHost) {}
+
+  private url(path: string): string {
+    return new URL(path, this.host.baseUrl).href;
+  }
+
+  digits(): Promise<Digits> {
+    this.digitsPromise ??= fetchDigits(this.url('data/'), this.host.fetch).catch((e) => {
+      this.digitsPromise = null;
+      throw e;
+    });
+    return this.digitsPromise;
+  }
+
+  zoo(): Promise<ZooModel[]> {
+    this.zooPromise ??= (async () => {
+      const response = await this.host.fetch(this.url('models/zoo.json'));
+      if (!response.ok) throw new Error(`cannot load the model zoo: HTTP ${response.status}`);
+      return zooManifestSchema.parse(await response.json()).models;
+    })().catch((e) => {
+      this.zooPromise = null;
+      throw e;
+    });
+    return this.zooPromise;
+  }
+
+  current(): ModelSummary | null {
+    return this.summary;
+  }
+
+  /** Opens a model; the previous one stays open if this one fails. */
+  async open(source: ModelSource): Promise<ModelSummary> {
+    this.assertIdle();
+    const digits = await this.digits();
+    let model: tf.LayersModel;
+    let meta: Pick<ModelSummary, 'name' | 'title' | 'description' | 'shippedAccuracy'>;
+    if (source.kind === 'zoo') {
+      const entry = (await this.zoo()).find((m) => m.name === source.name);
+      if (!entry) throw new Error(`the zoo has no model "${source.name}"`);
+      model = await tf.loadLayersModel(tf.io.http(this.url(entry.path), { fetchFunc: this.host.fetch }));
+      meta = { name: entry.name, title: entry.title, description: entry.description, shippedAccuracy: entry.test_accuracy };
+    } else {
+      const stored = await this.host.storage.get<StoredUserModel>(USER_PREFIX + source.id);
+      if (!stored) throw new Error('this model is no longer stored in the browser; load its files again');
+      model = await modelFromArtifacts(stored.artifacts);
+      meta = { name: stored.meta.name, title: stored.meta.name, description: `Loaded from ${stored.meta.fileName}` };
+    }
+    try {
+      checkFitsData(model, dataSpec(digits));
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return this.install(model, source, meta);
+  }
+
+  private install(model: tf.LayersModel, source: ModelSource, meta: Pick<ModelSummary, 'name' | 'title' | 'description' | 'shippedAccuracy'>): ModelSummary {
+    this.model?.dispose();
+    this.model = model;
+    const layers = describeLayers(model);
+    this.summary = { source, ...meta, layers, params: model.countParams(), macs: totalMacs(layers), inputShape: modelInputShape(model) };
+    return this.summary;
+  }
+
+  private requireModel(): tf.LayersModel {
+    if (!this.model) throw new Error('no model is open');
+    return this.model;
+  }
+
+  private async testData(): Promise<Batchable> {
+    const model = this.requireModel();
+    const shape = modelInputShape(model);
+    const key = shape.join('x');
+    if (this.testSet?.key !== key) {
+      const digits = await this.digits();
+      if (this.testSet) disposeBatchable(this.testSet.data);
+      this.testSet = { key, data: sliceToTensors(sliceDigits(digits, 'test'), shape, digits.manifest.classes.length) };
+    }
+    return this.testSet.data;
+  }
+
+  async evaluate(): Promise<Evaluation & { ms: number }> {
+    const started = performance.now();
+    const result = await evaluate(this.requireModel(), await this.testData());
+    return { ...result, ms: performance.now() - started };
+  }
+
+  /** The first `count` test digits with the open model's predictions. */
+  async samples(count = 12): Promise<SampleBatch> {
+    const model = this.requireModel();
+    const digits = await this.digits();
+    const slice = sliceDigits(digits, 'test', count);
+    const probs = tf.tidy(() => {
+      const { x, y } = sliceToTensors(slice, modelInputShape(model), digits.manifest.classes.length);
+      y.dispose();
+      return model.predict(x) as tf.Tensor2D;
+    });
+    const values = await probs.array();
+    probs.dispose();
+    const predictions = values.map((row) => row.indexOf(Math.max(...row)));
+    return {
+      count: slice.count,
+      height: slice.height,
+      width: slice.width,
+      pixels: slice.pixels.slice(),
+      labels: Array.from(slice.labels),
+      predictions,
+      confidences: values.map((row, i) => row[predictions[i]]),
+    };
+  }
+
+  async train(request: TrainRequest, onProgress?: (p: TrainProgress) => void): Promise<TrainResult> {
+    validateTrainOptions(request);
+    this.assertIdle();
+    const model = this.requireModel();
+    const digits = await this.digits();
+    this.training = true;
+    this.stopRequested = false;
+    const trainSet = sliceToTensors(sliceDigits(digits, 'train', request.trainLimit), modelInputShape(model), digits.manifest.classes.length);
+    try {
+      return await train(model, trainSet, await this.testData(), { ...request, onProgress, shouldStop: () => this.stopRequested });
+    } finally {
+      disposeBatchable(trainSet);
+      this.training = false;
+    }
+  }
+
+  /** Stops training after the batch in flight; the weights of the last completed step are kept. */
+  cancelTraining(): boolean {
+    if (!this.training) return false;
+    this.stopRequested = true;
+    return true;
+  }
+
+  /** Validates uploaded model files, stores them, and opens the model. Nothing changes on error. */
+  async importModel(files: NamedBytes[]): Promise<{ meta: UserModelMeta; summary: ModelSummary }> {
+    this.assertIdle();
+    const jsonFiles = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
+    if (jsonFiles.length === 0) throw new ModelFileError('no model.json among the files: choose model.json together with its .bin weight files');
+    if (jsonFiles.length > 1) throw new ModelFileError(`several .json files (${jsonFiles.map((f) => f.name).join(', ')}): choose one model.json and its .bin files`);
+    const [jsonFile] = jsonFiles;
+    const text = new TextDecoder().decode(jsonFile.bytes);
+    const artifacts = artifactsFromFiles(text, files.filter((f) => f !== jsonFile));
+    const model = await modelFromArtifacts(artifacts);
+    const digits = await this.digits();
+    try {
+      checkFitsData(model, dataSpec(digits));
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    const layers = describeLayers(model);
+    const topologyName = (artifacts.modelTopology as { config?: { name?: string } } | undefined)?.config?.name;
+    const meta: UserModelMeta = {
+      id: crypto.randomUUID(),
+      name: topologyName || jsonFile.name.replace(/\.json$/i, ''),
+      fileName: jsonFile.name,
+      addedAt: new Date().toISOString(),
+      params: model.countParams(),
+      macs: totalMacs(layers),
+    };
+    await this.host.storage.set(USER_PREFIX + meta.id, { meta, artifacts: await modelToArtifacts(model) } satisfies StoredUserModel);
+    const summary = this.install(model, { kind: 'user', id: meta.id }, { name: meta.name, title: meta.name, description: `Loaded from ${meta.fileName}` });
+    return { meta, summary };
+  }
+
+  async listUserModels(): Promise<UserModelMeta[]> {
+    const keys = (await this.host.storage.keys()).filter((k) => k.startsWith(USER_PREFIX));
+    const stored = await Promise.all(keys.map((k) => this.host.storage.get<StoredUserModel>(k)));
+    return stored.flatMap((s) => (s ? [s.meta] : [])).sort((a, b) => a.addedAt.localeCompare(b.addedAt));
+  }
+
+  async deleteUserModel(id: string): Promise<void> {
+    await this.host.storage.del(USER_PREFIX + id);
+  }
+
+  memory(): { numTensors: number; numBytes: number } {
+    const { numTensors, numBytes } = tf.memory();
+    return { numTensors, numBytes };
+  }
+
+  private assertIdle(): void {
+    if (this.training) throw new Error('training is running: cancel it first');
+  }
+}
+
+function dataSpec(digits: Digits) {
+  return { shape: [digits.manifest.height, digits.manifest.width, 1], classes: digits.manifest.classes.length };
+}

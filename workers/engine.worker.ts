@@ -1,0 +1,48 @@
+// The engine worker: the Session over comlink, on the backend chosen by measurement.
+import * as Comlink from 'comlink';
+import { createStore, del, get, keys, set } from 'idb-keyval';
+import { chooseBackend, type BackendChoice, type BackendRequest } from '../src/engine/backend/select';
+import { registerWasmTrainingGradients } from '../src/engine/backend/wasm-gradients';
+import { Session, type ModelSource, type TrainRequest } from '../src/engine/session';
+import type { NamedBytes } from '../src/engine/models/io';
+import type { TrainProgress } from '../src/engine/train/train';
+import { configureWasm } from './wasm-paths';
+
+const idb = createStore('qos-studio', 'models');
+const session = new Session({
+  baseUrl: new URL(import.meta.env.BASE_URL, self.location.href).href,
+  fetch: (...args) => fetch(...args),
+  storage: {
+    get: (key) => get(key, idb),
+    set: (key, value) => set(key, value, idb),
+    del: (key) => del(key, idb),
+    keys: async () => (await keys(idb)).map(String),
+  },
+});
+
+let backend: Promise<BackendChoice> | null = null;
+
+const api = {
+  /** Starts the backend once per worker; the app makes a new worker to change it. */
+  init(requested: BackendRequest): Promise<BackendChoice> {
+    backend ??= (async () => {
+      configureWasm();
+      registerWasmTrainingGradients();
+      return chooseBackend(requested);
+    })();
+    return backend;
+  },
+  zoo: () => session.zoo(),
+  open: (source: ModelSource) => session.open(source),
+  evaluate: () => session.evaluate(),
+  samples: (count: number) => session.samples(count),
+  train: (request: TrainRequest, onProgress: (p: TrainProgress) => void) => session.train(request, onProgress),
+  cancelTraining: () => session.cancelTraining(),
+  importModel: (files: NamedBytes[]) => session.importModel(files),
+  listUserModels: () => session.listUserModels(),
+  deleteUserModel: (id: string) => session.deleteUserModel(id),
+  memory: () => session.memory(),
+};
+
+export type EngineApi = typeof api;
+Comlink.expose(api);
