@@ -9,8 +9,12 @@ import type { TrainProgress } from '../src/engine/train/train';
 import { configureWasm } from './wasm-paths';
 
 const idb = createStore('qos-studio', 'models');
+// The page says where the shipped files are: a relative base resolves against the page, not this worker.
+let baseUrl = self.location.href;
 const session = new Session({
-  baseUrl: new URL(import.meta.env.BASE_URL, self.location.href).href,
+  get baseUrl() {
+    return baseUrl;
+  },
   fetch: (...args) => fetch(...args),
   storage: {
     get: (key) => get(key, idb),
@@ -24,7 +28,8 @@ let backend: Promise<BackendChoice> | null = null;
 
 const api = {
   /** Starts the backend once per worker; the app makes a new worker to change it. */
-  init(requested: BackendRequest): Promise<BackendChoice> {
+  init(requested: BackendRequest, appBaseUrl: string): Promise<BackendChoice> {
+    baseUrl = appBaseUrl;
     backend ??= (async () => {
       configureWasm();
       registerWasmTrainingGradients();

@@ -1,7 +1,7 @@
 // One studio session: the data set, the open model and the jobs run on it. The worker exposes this
 // class as it is; Node tests drive it directly with a file-backed host.
 import * as tf from '@tensorflow/tfjs';
-import { fetchDigits, sliceDigits, type Digits } from './data/digits';
+import { fetchDigits, fetchJson, sliceDigits, type Digits } from './data/digits';
 import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from './data/tensors';
 import { artifactsFromFiles, checkFitsData, ModelFileError, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './models/io';
 import { describeLayers, totalMacs, type LayerInfo } from './models/macs';
@@ -98,9 +98,7 @@ export class Session {
 
   zoo(): Promise<ZooModel[]> {
     this.zooPromise ??= (async () => {
-      const response = await this.host.fetch(this.url('models/zoo.json'));
-      if (!response.ok) throw new Error(`cannot load the model zoo: HTTP ${response.status}`);
-      return zooManifestSchema.parse(await response.json()).models;
+      return zooManifestSchema.parse(await fetchJson(this.host.fetch, this.url('models/zoo.json'), 'the model zoo')).models;
     })().catch((e) => {
       this.zooPromise = null;
       throw e;

@@ -113,19 +113,25 @@ export const useStudio = create<StudioState>()(
         engine = handle;
         setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING });
         engineReady = (async () => {
-          const choice = await handle.api.init(getState().settings.backend);
+          const choice = await handle.api.init(getState().settings.backend, new URL(import.meta.env.BASE_URL, window.location.href).href);
           if (engine !== handle) throw new Error('superseded');
           setState({ engine: { status: 'ready', choice, error: null } });
           return handle;
         })();
         try {
           await engineReady;
-          const [zoo, userModels] = await Promise.all([handle.api.zoo(), handle.api.listUserModels()]);
-          setState({ zoo, userModels });
-          await getState().openModel(getState().settings.model);
         } catch (e) {
           if (engine === handle) setState({ engine: { status: 'error', choice: null, error: message(e) } });
+          return;
         }
+        try {
+          const [zoo, userModels] = await Promise.all([handle.api.zoo(), handle.api.listUserModels()]);
+          setState({ zoo, userModels });
+        } catch (e) {
+          setState({ modelError: message(e) });
+          return;
+        }
+        await getState().openModel(getState().settings.model);
       },
 
       async openModel(model) {

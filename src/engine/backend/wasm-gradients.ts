@@ -76,19 +76,8 @@ class Ops {
       { strides, pad: 'valid', dataFormat: 'NHWC', dilations },
     );
   }
-  conv2dBackpropInput(
-    dy: Info,
-    filter: Info,
-    inputShape: number[],
-    strides: Pair,
-    pad: PadAttr,
-    dimRoundingMode: RoundingMode,
-  ): Info {
-    return this.run(
-      'Conv2DBackpropInput',
-      { dy, filter },
-      { inputShape, strides, pad, dataFormat: 'NHWC', dimRoundingMode },
-    );
+  matMul(a: Info, b: Info): Info {
+    return this.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
   }
 
   /** Pads (positive amounts) or crops (negative amounts) the spatial axes of an NHWC tensor. */
@@ -191,6 +180,9 @@ interface ConvParams {
 /** d(loss)/d(filter) of conv2d: [kh, kw, Cin, Cout]. */
 function conv2dFilterGrad(ops: Ops, x: Info, dy: Info, filterShape: number[], p: ConvParams): Info {
   const g = geometry(x.shape, filterShape, p.strides, p.dilations, p.pad, p.dimRoundingMode, false);
+  const [b, , , cin] = x.shape;
+  const cout = filterShape[3];
+  if (g.kh === 1 && g.kw === 1) return pointwiseFilterGrad(ops, x, dy, g, b, cin, cout);
   const xw = forwardWindow(ops, x, g); // [B, eH, eW, Cin]
   const xT = ops.transpose(xw, [3, 1, 2, 0]); // [Cin, eH, eW, B]: batch becomes the channel axis
   const dyT = ops.transpose(dy, [1, 2, 0, 3]); // [outH, outW, B, Cout]
@@ -198,14 +190,33 @@ function conv2dFilterGrad(ops: Ops, x: Info, dy: Info, filterShape: number[], p:
   return ops.transpose(out, [1, 2, 0, 3]);
 }
 
-/** d(loss)/d(x) of conv2d: xShape. */
+/** 1x1 kernels: a plain [Cin, N] x [N, Cout] product (wasm runs it far faster than a conv). */
+function pointwiseFilterGrad(ops: Ops, x: Info, dy: Info, g: Geometry, b: number, cin: number, cout: number): Info {
+  const [sh, sw] = g.strides;
+  // Output i reads padded row i*s: pad / crop the padded input to outH*s x outW*s, keep every s-th.
+  let xs = ops.padOrCrop(x, g.top, g.outH * sh - g.top - x.shape[1], g.left, g.outW * sw - g.left - x.shape[2]);
+  if (sh > 1 || sw > 1) {
+    xs = ops.reshape(xs, [b * g.outH, sh, g.outW, sw * cin]);
+    xs = ops.slice(xs, [0, 0, 0, 0], [b * g.outH, 1, g.outW, cin]);
+  }
+  const n = b * g.outH * g.outW;
+  const x2 = ops.reshape(xs, [n, cin]);
+  const dy2 = ops.reshape(dy, [n, cout]);
+  // Transpose whichever operand has fewer channels (wasm's transposed matmul is slow).
+  const out =
+    cin <= cout
+      ? ops.matMul(ops.transpose(x2, [1, 0]), dy2)
+      : ops.transpose(ops.matMul(ops.transpose(dy2, [1, 0]), x2), [1, 0]);
+  return ops.reshape(out, [1, 1, cin, cout]);
+}
+
+/** d(loss)/d(x) of conv2d: full correlation of the zero-stuffed dy with the rotated filter. */
 function conv2dInputGrad(ops: Ops, xShape: number[], dy: Info, filter: Info, p: ConvParams): Info {
   const g = geometry(xShape, filter.shape, p.strides, p.dilations, p.pad, p.dimRoundingMode, false);
-  if (g.dilations[0] === 1 && g.dilations[1] === 1) {
-    return ops.conv2dBackpropInput(dy, filter, xShape, g.strides, p.pad, p.dimRoundingMode);
-  }
-  // Dilated (so stride 1): full correlation with the rotated filter, in/out channels swapped.
-  const rotated = ops.transpose(ops.reverse(filter, [0, 1]), [0, 1, 3, 2]); // [kh, kw, Cout, Cin]
+  const [kh, kw] = filter.shape;
+  // 180-degree rotation, in/out channels swapped: [kh, kw, Cout, Cin].
+  const rotated =
+    kh === 1 && kw === 1 ? ops.transpose(filter, [0, 1, 3, 2]) : ops.transpose(ops.reverse(filter, [0, 1]), [0, 1, 3, 2]);
   return ops.conv2d(fullCorrelationInput(ops, dy, xShape, g), rotated, [1, 1], g.dilations);
 }
 
@@ -418,14 +429,43 @@ const depthwiseConv2dNativeGradConfig: tf.GradConfig = {
   },
 };
 
+/**
+ * wasm's own Conv2DBackpropInput is a plain C++ loop, 3-10x slower than expressing the same
+ * maths as an XNNPACK forward convolution (measured on training-sized shapes), so the NHWC case
+ * is replaced; anything else (NCHW) still goes to the original kernel.
+ */
+function replaceWasmConv2DBackpropInput(): void {
+  const original = tf.getKernel(tf.Conv2DBackpropInput, WASM);
+  const replacement: tf.KernelConfig = {
+    kernelName: tf.Conv2DBackpropInput,
+    backendName: WASM,
+    // Keep the original usable (its setup binds the C++ function) for the cases handed back to it.
+    setupFunc: original?.setupFunc,
+    disposeFunc: original?.disposeFunc,
+    kernelFunc: (args) => {
+      const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+      const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+      if (a.dataFormat === 'NCHW' && original != null) return original.kernelFunc(args);
+      checkNhwc('wasm Conv2DBackpropInput', a.dataFormat);
+      return composeKernels(args.backend as tf.KernelBackend, (ops) =>
+        conv2dInputGrad(ops, a.inputShape, dy, filter, { ...a, dilations: 1 }),
+      );
+    },
+  };
+  if (original != null) tf.unregisterKernel(tf.Conv2DBackpropInput, WASM);
+  tf.registerKernel(replacement);
+}
+
 let registered = false;
 
 /**
  * Makes conv nets (conv2d, depthwise / separable conv2d, fused or not) trainable on the wasm
- * backend: registers the missing wasm backprop kernels (only those wasm lacks) and overrides the
- * Conv2D / DepthwiseConv2dNative gradients (native backprop kernels where available, forward-only
- * composition otherwise, which also adds dilation support). Idempotent; call it before or after
- * backends are set. Other backends keep their own kernels and behave as before.
+ * backend: registers the backprop kernels wasm lacks (built from its forward kernels), replaces
+ * its slow Conv2DBackpropInput, and overrides the Conv2D / DepthwiseConv2dNative gradients (native
+ * backprop kernels where the active backend has them, forward-only composition otherwise, which
+ * also adds dilation support). Idempotent. Call it after '@tensorflow/tfjs-backend-wasm' has been
+ * imported (its import registers the wasm kernels) and before or after backends are set. Other
+ * backends keep their own kernels and behave as before.
  */
 export function registerWasmTrainingGradients(): void {
   if (registered) return;
@@ -433,6 +473,7 @@ export function registerWasmTrainingGradients(): void {
   for (const config of wasmKernels) {
     if (tf.getKernel(config.kernelName, WASM) == null) tf.registerKernel(config);
   }
+  replaceWasmConv2DBackpropInput();
   tf.registerGradient(conv2DGradConfig);
   tf.registerGradient(depthwiseConv2dNativeGradConfig);
 }

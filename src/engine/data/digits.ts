@@ -73,10 +73,20 @@ export function sliceDigits(digits: Digits, split: Split, limit?: number): Digit
 /** Fetches and decodes the data set from a base URL (workers) — `fetchImpl` lets tests serve files. */
 export async function fetchDigits(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<Digits> {
   const base = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
-  const manifestResponse = await fetchImpl(base + 'digits.json');
-  if (!manifestResponse.ok) throw new Error(`cannot load ${base}digits.json: HTTP ${manifestResponse.status}`);
-  const manifest = digitsManifestSchema.parse(await manifestResponse.json());
+  const manifest = digitsManifestSchema.parse(await fetchJson(fetchImpl, base + 'digits.json', 'the digit data set'));
   const blobResponse = await fetchImpl(base + manifest.file);
   if (!blobResponse.ok) throw new Error(`cannot load ${base}${manifest.file}: HTTP ${blobResponse.status}`);
   return decodeDigits(manifest, new Uint8Array(await blobResponse.arrayBuffer()));
+}
+
+/** Fetches JSON with a message that says what is missing; single-page servers answer 404s with HTML. */
+export async function fetchJson(fetchImpl: typeof fetch, url: string, what: string): Promise<unknown> {
+  const response = await fetchImpl(url);
+  if (!response.ok) throw new Error(`cannot load ${what} (${url}): HTTP ${response.status}`);
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`cannot load ${what}: ${url} is not JSON${text.trimStart().startsWith('<') ? ' (the server sent a web page: is the file missing?)' : ''}`);
+  }
 }
