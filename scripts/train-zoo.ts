@@ -22,17 +22,10 @@ const backend = await initNodeBackend();
 const digits = await loadDigitsFromDisk();
 const only = process.argv.slice(2);
 const manifestPath = path.join(MODELS_DIR, 'zoo.json');
-const previous: ZooModel[] = await readFile(manifestPath, 'utf8')
-  .then((t) => zooManifestSchema.parse(JSON.parse(t)).models)
-  .catch(() => []);
 
-const models: ZooModel[] = [];
+const models: ZooModel[] = []; // trained in this run
 for (const entry of ZOO) {
-  const kept = previous.find((m) => m.name === entry.name);
-  if (only.length && !only.includes(entry.name)) {
-    if (kept) models.push(kept);
-    continue;
-  }
+  if (only.length && !only.includes(entry.name)) continue;
   const recipe = RECIPES[entry.name];
   const model = entry.build(recipe.seed);
   const result = await trainOnDigits(model, digits, {
@@ -57,10 +50,15 @@ for (const entry of ZOO) {
   });
   model.dispose();
 }
+// Re-read before writing: another run of this script may have finished other models meanwhile.
+const latest: ZooModel[] = await readFile(manifestPath, 'utf8')
+  .then((t) => zooManifestSchema.parse(JSON.parse(t)).models)
+  .catch(() => []);
+const merged = ZOO.flatMap((e) => models.find((m) => m.name === e.name) ?? latest.find((m) => m.name === e.name) ?? []);
 const manifest: ZooManifest = {
   generated_by: 'scripts/train-zoo.ts (npm run models:train)',
   data: { name: digits.manifest.name, sha256: digits.manifest.sha256, train: digits.manifest.split.train[1] - digits.manifest.split.train[0], test: digits.manifest.split.test[1] - digits.manifest.split.test[0] },
-  models,
+  models: merged,
 };
 await writeFile(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
 console.log(JSON.stringify(models.map((m) => ({ name: m.name, test_accuracy: m.test_accuracy, params: m.params, macs: m.macs }))));

@@ -5,12 +5,11 @@
  * Colours of axes, grid and text come from the CSS variables --fg, --muted,
  * --grid and --bg (with fallbacks) so charts follow the light/dark theme.
  */
-import { useCallback, useMemo, useRef, useState, type CSSProperties } from 'react';
+import { memo, useCallback, useMemo, useRef, useState, type CSSProperties } from 'react';
 import {
   Bar,
   BarChart,
   CartesianGrid,
-  Legend,
   Line,
   LineChart,
   ResponsiveContainer,
@@ -18,6 +17,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
+import { LivePlot } from './LivePlot';
 import { downloadBlob, figureToSvg, svgToPngBlob, toCsv } from './export';
 
 export interface Series {
@@ -44,6 +44,8 @@ export interface FigureProps {
   height?: number;
   /** Optional second y axis (on the right) for the named series, e.g. loss vs accuracy. */
   rightAxis?: { label: string; series: string[]; domain?: [DomainEnd, DomainEnd] };
+  /** Data is streaming in: draw with the light live plot instead of the full chart (line charts). */
+  live?: boolean;
 }
 
 /** Most points a line chart draws; longer data is downsampled evenly. */
@@ -95,8 +97,12 @@ const buttonStyle: CSSProperties = {
 
 type ExportKind = 'SVG' | 'PNG' | 'CSV';
 
-export function Figure(props: FigureProps) {
-  const { id, title, kind, data, x, y, series, height = 260, rightAxis } = props;
+/**
+ * Memoised: a recharts redraw costs tens of milliseconds on a slow laptop, so the figure redraws only
+ * when its props change (callers keep series/axis objects stable).
+ */
+export const Figure = memo(function Figure(props: FigureProps) {
+  const { id, title, kind, data, x, y, series, height = 260, rightAxis, live = false } = props;
   const chartRef = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState('');
 
@@ -202,11 +208,6 @@ export function Figure(props: FigureProps) {
           return [text, seriesByKey.get(key)?.label ?? name];
         }}
       />
-      <Legend
-        itemSorter={null}
-        wrapperStyle={{ fontSize: 12, paddingTop: 8, color: CHART_COLORS.fg }}
-        formatter={(value) => <span style={{ color: CHART_COLORS.fg }}>{value}</span>}
-      />
     </>
   );
 
@@ -247,6 +248,9 @@ export function Figure(props: FigureProps) {
         ))}
       </div>
       <div ref={chartRef} className="figure-chart" style={{ gridColumn: '1 / -1', minWidth: 0, color: CHART_COLORS.fg }}>
+        {live && kind === 'line' ? (
+          <LivePlot data={plotted} xKey={x.key} xLabel={x.label} yLabel={y.label} percent={y.percent} yDomain={y.domain} right={rightAxis} series={series} height={height} />
+        ) : (
         <ResponsiveContainer width="100%" height={height}>
           {kind === 'bar' ? (
             <BarChart data={plotted} margin={margin}>
@@ -282,9 +286,30 @@ export function Figure(props: FigureProps) {
             </LineChart>
           )}
         </ResponsiveContainer>
+        )}
       </div>
+      <FigureLegend series={series} />
     </figure>
   );
-}
+});
+
+/**
+ * The legend is plain HTML outside the chart: recharts' own legend measures itself on every redraw,
+ * forcing a layout each time, and the SVG export draws its own legend anyway.
+ */
+const FigureLegend = memo(function FigureLegend({ series }: { series: Series[] }) {
+  return (
+    <ul className="figure-legend-html" style={{ gridColumn: '1 / -1', display: 'flex', flexWrap: 'wrap', justifyContent: 'center', gap: '4px 16px', listStyle: 'none', margin: 0, padding: 0, fontSize: 12, color: CHART_COLORS.fg }}>
+      {series.map((s) => (
+        <li key={s.key} style={{ display: 'inline-flex', alignItems: 'center', gap: 6 }}>
+          <svg width="14" height="10" aria-hidden="true">
+            <rect width="14" height="10" rx="2" fill={s.color} />
+          </svg>
+          {s.label}
+        </li>
+      ))}
+    </ul>
+  );
+});
 
 export default Figure;

@@ -5,7 +5,7 @@ interface Props {
   value: number;
   min: number;
   max: number;
-  step: number;
+  step: number | 'any';
   integer?: boolean;
   disabled?: boolean;
   onChange(value: number): void;

@@ -26,7 +26,7 @@ export function StatusBar() {
       <span className="spacer" />
       {training && <span>Training…</span>}
       {summary && (
-        <span>
+        <span data-testid="status-model" data-evaluated={evaluation ? 'yes' : 'no'}>
           {summary.title}
           {evaluation ? ` · ${pct(evaluation.accuracy)} on ${evaluation.count.toLocaleString('en')} test digits` : ''}
         </span>

@@ -1,4 +1,5 @@
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
+import { useThrottled } from '../hooks';
 import { useStudio } from '../state/store';
 import { Figure } from '../charts/Figure';
 import { duration, pct } from '../format';
@@ -14,10 +15,6 @@ export function TrainView() {
   const ready = useStudio((s) => s.engine.status === 'ready' && !!s.summary && !s.opening);
   const { running, progress, result, error } = training;
 
-  const chart = useMemo(
-    () => training.points.map((p) => ({ step: p.step, loss: p.loss, accuracy: p.accuracy, test: p.testAccuracy })),
-    [training.points],
-  );
   const fraction = progress ? progress.step / progress.totalSteps : 0;
 
   return (
@@ -29,6 +26,7 @@ export function TrainView() {
         </p>
         <form
           className="train-form"
+          noValidate
           onSubmit={(e) => {
             e.preventDefault();
             if (!running) void start();
@@ -36,7 +34,7 @@ export function TrainView() {
         >
           <NumberField label="Epochs" value={settings.epochs} min={1} max={1000} step={1} integer onChange={(v) => set('epochs', v)} disabled={running} />
           <NumberField label="Batch size" value={settings.batchSize} min={1} max={4096} step={1} integer onChange={(v) => set('batchSize', v)} disabled={running} />
-          <NumberField label="Learning rate" value={settings.learningRate} min={1e-6} max={1} step={0.0001} onChange={(v) => set('learningRate', v)} disabled={running} />
+          <NumberField label="Learning rate" value={settings.learningRate} min={1e-6} max={1} step="any" onChange={(v) => set('learningRate', v)} disabled={running} />
           <div className="actions">
             <button type="submit" className="primary" disabled={!ready || running}>
               Train
@@ -67,20 +65,23 @@ export function TrainView() {
           </p>
         )}
       </section>
-      <Figure
-        id="training-curves"
-        title="Training progress"
-        kind="line"
-        data={chart}
-        x={{ key: 'step', label: 'Step', numeric: true }}
-        y={{ label: 'Accuracy', percent: true, domain: [0, 1] }}
-        rightAxis={{ label: 'Loss', series: ['loss'] }}
-        series={[
-          { key: 'accuracy', label: 'Training accuracy (epoch so far)', color: '#16a34a' },
-          { key: 'test', label: 'Test accuracy (end of epoch)', color: '#9333ea' },
-          { key: 'loss', label: 'Training loss', color: '#dc2626' },
-        ]}
-      />
+      <TrainingChart />
     </div>
   );
 }
+
+const CHART_SERIES = [
+  { key: 'accuracy', label: 'Training accuracy (epoch so far)', color: '#16a34a' },
+  { key: 'test', label: 'Test accuracy (end of epoch)', color: '#9333ea' },
+  { key: 'loss', label: 'Training loss', color: '#dc2626' },
+];
+const X = { key: 'step', label: 'Step', numeric: true };
+const Y = { label: 'Accuracy', percent: true, domain: [0, 1] as [number, number] };
+const RIGHT = { label: 'Loss', series: ['loss'] };
+
+/** Training curves stream in: the figure draws its light live plot, twice a second at most. */
+const TrainingChart = memo(function TrainingChart() {
+  const points = useThrottled(useStudio((s) => s.training.points), 500);
+  const data = useMemo(() => points.map((p) => ({ step: p.step, loss: p.loss, accuracy: p.accuracy, test: p.testAccuracy })), [points]);
+  return <Figure id="training-curves" title="Training progress" kind="line" data={data} x={X} y={Y} rightAxis={RIGHT} series={CHART_SERIES} live />;
+});

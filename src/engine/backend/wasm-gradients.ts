@@ -1,4 +1,4 @@
-// Convolution training support for tfjs-backend-wasm, built from forward kernels only.
+// Training support for tfjs-backend-wasm: convolution gradients built from forward kernels.
 //
 // tfjs-backend-wasm 4.22 ships Conv2D, Conv2DBackpropInput and DepthwiseConv2dNative but no
 // Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter or DepthwiseConv2dNativeBackpropInput,
@@ -8,27 +8,31 @@
 //  * the gradients of the 'Conv2D' and 'DepthwiseConv2dNative' kernels (what tf.layers uses while
 //    training when a conv layer has a non-linear activation, and what depthwiseConv2d always uses);
 //  * the custom gradient of tf.fused.conv2d, which tf.layers keeps FUSED during training whenever
-//    the activation is linear (e.g. conv -> batchNorm -> relu6 blocks as in MobileNetV2) and whose
-//    gradient calls the Conv2DBackpropFilter kernel directly; no registerGradient can reach it.
+//    the activation is linear (every conv -> batchNorm block of the zoo's ResNet / MobileNetV2)
+//    and which calls the backprop kernels directly; no registerGradient can reach it.
 //
-// So registerWasmTrainingGradients() does both:
+// So registerWasmTrainingGradients():
 //  1. registers the three missing kernels for the 'wasm' backend, composed from wasm forward
-//     kernels (Conv2D, DepthwiseConv2dNative, Transpose, Reshape, PadV2, Slice, Sum, Reverse);
+//     kernels (Conv2D, DepthwiseConv2dNative, Transpose, Reshape, PadV2, Slice, Sum, Reverse,
+//     BatchMatMul), and replaces wasm's Conv2DBackpropInput (a plain C++ loop, 3-10x slower than
+//     the XNNPACK forward conv the replacement uses) for NHWC;
 //  2. overrides the gradients of Conv2D and DepthwiseConv2dNative: where the active backend has
 //     the backprop kernels (cpu, webgl, and wasm after step 1) and dilations are 1 they are used
 //     exactly like the stock gradient does; otherwise (dilations > 1, which the stock gradients
-//     reject, or a backend without those kernels) the same forward-only composition runs as ops.
-// Other backends are therefore unaffected for everything the stock gradients support.
+//     reject, or a backend without those kernels) the same forward-only composition runs as ops;
+//  3. overrides the FusedBatchNorm gradient with the stock one minus its tf.tile (broadcast
+//     instead), because wasm's Tile made it ~45% of a ResNet / MobileNet training step.
+// Other backends keep their kernels; the batch-norm change gives them the same values.
 //
 // The maths (NHWC; strides s, dilations d, kernel k, forward padding top/left as computed by
 // backend_util.computeConv2DInfo, which handles 'same' / 'valid' / explicit numbers / rounding):
 //  * filter gradient: correlate the padded input with dy over the batch axis: x as
 //    [Cin, H, W, B] conv dy as [outH, outW, B, Cout] ('valid', stride d, dilation s)
-//    = [Cin, kh, kw, Cout]. Depthwise: one image with B*C channels, depthwise with dy as
-//    [outH, outW, B*C, M], then sum over B.
-//  * input gradient: conv2d uses Conv2DBackpropInput (present in wasm). Depthwise (and conv2d with
-//    dilations): dy with s-1 zeros between samples, padded by (k-1)*d - top, correlated ('valid',
-//    dilation d) with the 180-degree-rotated filter.
+//    = [Cin, kh, kw, Cout] (1x1 kernels: one [Cin, N] x [N, Cout] matmul). Depthwise: one image
+//    with B*C channels, depthwise with dy as [outH, outW, B*C, M], then sum over B.
+//  * input gradient: dy with s-1 zeros between samples, padded by (k-1)*d - top, correlated
+//    ('valid', dilation d) with the 180-degree-rotated filter (in/out channels swapped for conv2d;
+//    per channel, then summed over the multiplier, for depthwise).
 import * as tf from '@tensorflow/tfjs';
 
 type Info = tf.TensorInfo;
@@ -430,6 +434,39 @@ const depthwiseConv2dNativeGradConfig: tf.GradConfig = {
 };
 
 /**
+ * tfjs' FusedBatchNorm gradient materialises rsqrt(variance) at the full input size with tf.tile
+ * before multiplying; wasm's Tile kernel is so slow that this alone was ~45% of a training step of
+ * the zoo's BatchNorm nets (e.g. 170 ms for one [64,14,14,96] tile). This is the same gradient,
+ * term for term and in the same order, with broadcasting in place of the tile.
+ */
+const fusedBatchNormGradConfig: tf.GradConfig = {
+  kernelName: tf.FusedBatchNorm,
+  inputsToSave: ['x', 'mean', 'variance', 'scale'],
+  gradFunc: (dy, saved, attrs) => {
+    const { varianceEpsilon } = attrs as unknown as tf.FusedBatchNormAttrs;
+    const [x, mean, variance, scale] = saved;
+    const dyT = dy as tf.Tensor;
+    const scaleValue = scale == null ? tf.scalar(1) : scale;
+    const reductionAxes = tf.broadcast_util.getReductionAxes(mean.shape, x.shape);
+    const reduce = (t: tf.Tensor) => (mean.rank === 1 ? tf.sum(t, reductionAxes) : t);
+    const xMinusMean = tf.sub(x, mean);
+    const dyTimesScaleValue = tf.mul(dyT, scaleValue);
+    const oneOverSqrtVariance = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+    const minusHalfRCube = tf.mul(
+      tf.mul(tf.mul(oneOverSqrtVariance, oneOverSqrtVariance), oneOverSqrtVariance),
+      tf.scalar(-0.5),
+    );
+    return {
+      x: () => tf.reshape(tf.mul(tf.mul(dyT, oneOverSqrtVariance), scaleValue), x.shape),
+      mean: () => tf.reshape(reduce(tf.mul(tf.mul(oneOverSqrtVariance, tf.scalar(-1)), dyTimesScaleValue)), mean.shape),
+      variance: () => tf.reshape(reduce(tf.mul(tf.mul(minusHalfRCube, xMinusMean), dyTimesScaleValue)), mean.shape),
+      scale: () => tf.reshape(reduce(tf.mul(dyT, tf.mul(xMinusMean, oneOverSqrtVariance))), mean.shape),
+      offset: () => tf.reshape(reduce(dyT), mean.shape),
+    };
+  },
+};
+
+/**
  * wasm's own Conv2DBackpropInput is a plain C++ loop, 3-10x slower than expressing the same
  * maths as an XNNPACK forward convolution (measured on training-sized shapes), so the NHWC case
  * is replaced; anything else (NCHW) still goes to the original kernel.
@@ -459,13 +496,13 @@ function replaceWasmConv2DBackpropInput(): void {
 let registered = false;
 
 /**
- * Makes conv nets (conv2d, depthwise / separable conv2d, fused or not) trainable on the wasm
- * backend: registers the backprop kernels wasm lacks (built from its forward kernels), replaces
- * its slow Conv2DBackpropInput, and overrides the Conv2D / DepthwiseConv2dNative gradients (native
- * backprop kernels where the active backend has them, forward-only composition otherwise, which
- * also adds dilation support). Idempotent. Call it after '@tensorflow/tfjs-backend-wasm' has been
- * imported (its import registers the wasm kernels) and before or after backends are set. Other
- * backends keep their own kernels and behave as before.
+ * Makes conv nets (conv2d, depthwise / separable conv2d, fused or not, with batch norm) trainable,
+ * and reasonably fast, on the wasm backend: registers the backprop kernels wasm lacks (built from
+ * its forward kernels), replaces its slow Conv2DBackpropInput, overrides the Conv2D /
+ * DepthwiseConv2dNative gradients (native backprop kernels where the active backend has them,
+ * forward-only composition otherwise, which also adds dilation support) and the FusedBatchNorm
+ * gradient (no tf.tile). Idempotent. Call it after '@tensorflow/tfjs-backend-wasm' has been
+ * imported (that import registers the wasm kernels), before or after backends are set.
  */
 export function registerWasmTrainingGradients(): void {
   if (registered) return;
@@ -476,6 +513,7 @@ export function registerWasmTrainingGradients(): void {
   replaceWasmConv2DBackpropInput();
   tf.registerGradient(conv2DGradConfig);
   tf.registerGradient(depthwiseConv2dNativeGradConfig);
+  tf.registerGradient(fusedBatchNormGradConfig);
 }
 
 /** Exposed for tests and benchmarks: the forward-only formulations run as plain ops. */

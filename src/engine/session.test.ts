@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from './backend/node';
+import { Session } from './session';
+import { fileHost } from './testing/file-host';
+import { invalidUploads, validUpload } from '../../e2e/fixtures';
+import { MODELS_DIR } from './models/io-node';
+
+beforeAll(() => initNodeBackend('wasm'));
+
+const asNamedBytes = (files: { name: string; buffer: Buffer }[]) =>
+  files.map((f) => ({ name: f.name, bytes: f.buffer.buffer.slice(f.buffer.byteOffset, f.buffer.byteOffset + f.buffer.byteLength) as ArrayBuffer }));
+
+describe('Session', () => {
+  it('opens the shipped LeNet and measures the accuracy the zoo script recorded', async () => {
+    const session = new Session(fileHost());
+    const summary = await session.open({ kind: 'zoo', name: 'lenet' });
+    expect(summary.layers.map((l) => l.name)).toContain('conv2');
+    const zoo = JSON.parse(await readFile(`${MODELS_DIR}/zoo.json`, 'utf8'));
+    const recorded = zoo.models.find((m: { name: string }) => m.name === 'lenet').test_accuracy;
+    const { accuracy, count } = await session.evaluate();
+    expect(count).toBe(2000);
+    expect(accuracy).toBeGreaterThanOrEqual(0.97);
+    expect(Math.abs(accuracy - recorded)).toBeLessThan(0.002);
+  });
+
+  it('keeps the tensor count stable across repeated calls', async () => {
+    const session = new Session(fileHost());
+    await session.open({ kind: 'zoo', name: 'lenet' });
+    await session.evaluate();
+    await session.samples(8);
+    const before = session.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      await session.open({ kind: 'zoo', name: 'lenet' });
+      await session.evaluate();
+      await session.samples(8);
+    }
+    await session.train({ epochs: 1, batchSize: 64, learningRate: 1e-4, trainLimit: 128 });
+    expect(session.memory().numTensors).toBe(before);
+  });
+
+  it('trains, and stops promptly when cancelled, keeping usable weights', async () => {
+    const session = new Session(fileHost());
+    await session.open({ kind: 'zoo', name: 'lenet' });
+    let cancelledAt = 0;
+    const result = await session.train({ epochs: 5, batchSize: 32, learningRate: 1e-4 }, (p) => {
+      if (p.step >= 5 && !cancelledAt) {
+        cancelledAt = performance.now();
+        expect(session.cancelTraining()).toBe(true);
+      }
+    });
+    const latency = performance.now() - cancelledAt;
+    expect(result.cancelled).toBe(true);
+    expect(result.epochsCompleted).toBe(0);
+    expect(result.stepsCompleted).toBeLessThan(50);
+    expect(result.test.accuracy).toBeGreaterThan(0.9);
+    // the final evaluation is included in this latency
+    expect(latency).toBeLessThan(3000);
+    expect(session.cancelTraining()).toBe(false);
+  });
+
+  it('imports a valid model, stores it, and reopens it from storage', async () => {
+    const host = fileHost();
+    const session = new Session(host);
+    const { meta, summary } = await session.importModel(asNamedBytes(validUpload()));
+    expect(summary.source).toEqual({ kind: 'user', id: meta.id });
+    expect(meta.params).toBe(61706);
+    expect(await session.listUserModels()).toEqual([meta]);
+    const again = new Session(host);
+    await again.open({ kind: 'user', id: meta.id });
+    expect((await again.evaluate()).accuracy).toBeGreaterThanOrEqual(0.97);
+    await again.deleteUserModel(meta.id);
+    expect(await again.listUserModels()).toEqual([]);
+  });
+
+  for (const bad of invalidUploads) {
+    it(`rejects an upload with ${bad.name}, naming the problem and changing nothing`, async () => {
+      const host = fileHost();
+      const session = new Session(host);
+      const opened = await session.open({ kind: 'zoo', name: 'lenet' });
+      await expect(session.importModel(asNamedBytes(bad.files))).rejects.toThrow(bad.message);
+      expect(session.current()).toBe(opened);
+      expect(host.storage.map.size).toBe(0);
+    });
+  }
+});
