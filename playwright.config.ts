@@ -10,7 +10,7 @@ export default defineConfig({
   // Two cores: one browser at a time keeps timings (cancel latency, long tasks) meaningful.
   workers: 1,
   retries: 0,
-  reporter: process.env.PW_REPORTER ?? 'list',
+  reporter: (process.env.PW_REPORTER ?? 'list').split(',').map((name) => [name] as [string]),
   use: {
     baseURL: `http://127.0.0.1:${port}/`,
     browserName: 'chromium',
