@@ -16,6 +16,18 @@ const session = new Session({
     return baseUrl;
   },
   fetch: (...args) => fetch(...args),
+  blobCache: {
+    async get(key) {
+      const hit = await (await caches.open('qos-studio-data')).match(key);
+      return hit ? new Uint8Array(await hit.arrayBuffer()) : undefined;
+    },
+    async put(key, bytes) {
+      const cache = await caches.open('qos-studio-data');
+      // One version of each file: drop entries for older checksums.
+      for (const old of await cache.keys()) if (old.url.split('?')[0] === key.split('?')[0]) await cache.delete(old);
+      await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>));
+    },
+  },
   storage: {
     get: (key) => get(key, idb),
     set: (key, value) => set(key, value, idb),
@@ -44,6 +56,7 @@ const api = {
   train: (request: TrainRequest, onProgress: (p: TrainProgress) => void) => session.train(request, onProgress),
   cancelTraining: () => session.cancelTraining(),
   importModel: (files: NamedBytes[]) => session.importModel(files),
+  keepCurrentModel: (name: string) => session.keepCurrentModel(name),
   listUserModels: () => session.listUserModels(),
   deleteUserModel: (id: string) => session.deleteUserModel(id),
   memory: () => session.memory(),

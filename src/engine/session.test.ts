@@ -73,6 +73,19 @@ describe('Session', () => {
     expect(await again.listUserModels()).toEqual([]);
   });
 
+  it('keeps trained weights as a user model that reopens with the same accuracy', async () => {
+    const host = fileHost();
+    const session = new Session(host);
+    await session.open({ kind: 'zoo', name: 'lenet' });
+    await session.train({ epochs: 1, batchSize: 64, learningRate: 5e-3, trainLimit: 256, seed: 9 });
+    const trained = await session.evaluate();
+    const { meta, summary } = await session.keepCurrentModel('lenet, fine-tuned');
+    expect(summary.source).toEqual({ kind: 'user', id: meta.id });
+    const again = new Session(host);
+    await again.open({ kind: 'user', id: meta.id });
+    expect((await again.evaluate()).accuracy).toBe(trained.accuracy);
+  });
+
   for (const bad of invalidUploads) {
     it(`rejects an upload with ${bad.name}, naming the problem and changing nothing`, async () => {
       const host = fileHost();

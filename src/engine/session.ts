@@ -1,7 +1,7 @@
 // One studio session: the data set, the open model and the jobs run on it. The worker exposes this
 // class as it is; Node tests drive it directly with a file-backed host.
 import * as tf from '@tensorflow/tfjs';
-import { fetchDigits, fetchJson, sliceDigits, type Digits } from './data/digits';
+import { fetchDigits, fetchJson, sliceDigits, type BlobCache, type Digits } from './data/digits';
 import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from './data/tensors';
 import { artifactsFromFiles, checkFitsData, ModelFileError, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './models/io';
 import { describeLayers, totalMacs, type LayerInfo } from './models/macs';
@@ -22,6 +22,8 @@ export interface SessionHost {
   fetch: typeof fetch;
   /** Where user models are kept between visits (IndexedDB in the browser). */
   storage: KeyValueStore;
+  /** Where the data set's blob is kept between visits (Cache Storage in the browser). */
+  blobCache?: BlobCache;
 }
 
 export type ModelSource = { kind: 'zoo'; name: string } | { kind: 'user'; id: string };
@@ -89,7 +91,7 @@ export class Session {
   }
 
   digits(): Promise<Digits> {
-    this.digitsPromise ??= fetchDigits(this.url('data/'), this.host.fetch).catch((e) => {
+    this.digitsPromise ??= fetchDigits(this.url('data/'), this.host.fetch, this.host.blobCache).catch((e) => {
       this.digitsPromise = null;
       throw e;
     });
@@ -125,7 +127,7 @@ export class Session {
       const stored = await this.host.storage.get<StoredUserModel>(USER_PREFIX + source.id);
       if (!stored) throw new Error('this model is no longer stored in the browser; load its files again');
       model = await modelFromArtifacts(stored.artifacts);
-      meta = { name: stored.meta.name, title: stored.meta.name, description: `Loaded from ${stored.meta.fileName}` };
+      meta = { name: stored.meta.name, title: stored.meta.name, description: stored.meta.fileName.endsWith('.json') ? `Loaded from ${stored.meta.fileName}` : stored.meta.fileName };
     }
     try {
       checkFitsData(model, dataSpec(digits));
@@ -231,19 +233,32 @@ export class Session {
       model.dispose();
       throw e;
     }
-    const layers = describeLayers(model);
     const topologyName = (artifacts.modelTopology as { config?: { name?: string } } | undefined)?.config?.name;
-    const meta: UserModelMeta = {
-      id: crypto.randomUUID(),
-      name: topologyName || jsonFile.name.replace(/\.json$/i, ''),
-      fileName: jsonFile.name,
-      addedAt: new Date().toISOString(),
-      params: model.countParams(),
-      macs: totalMacs(layers),
-    };
-    await this.host.storage.set(USER_PREFIX + meta.id, { meta, artifacts: await modelToArtifacts(model) } satisfies StoredUserModel);
+    const meta = await this.store(model, topologyName || jsonFile.name.replace(/\.json$/i, ''), jsonFile.name);
     const summary = this.install(model, { kind: 'user', id: meta.id }, { name: meta.name, title: meta.name, description: `Loaded from ${meta.fileName}` });
     return { meta, summary };
+  }
+
+  /** Keeps the open model's current weights (after training, say) as a model of the user's. */
+  async keepCurrentModel(name: string): Promise<{ meta: UserModelMeta; summary: ModelSummary }> {
+    this.assertIdle();
+    const model = this.requireModel();
+    const meta = await this.store(model, name, `${this.summary!.title}, trained in the studio`);
+    this.summary = { ...this.summary!, source: { kind: 'user', id: meta.id }, name: meta.name, title: meta.name, description: meta.fileName, shippedAccuracy: undefined };
+    return { meta, summary: this.summary };
+  }
+
+  private async store(model: tf.LayersModel, name: string, fileName: string): Promise<UserModelMeta> {
+    const meta: UserModelMeta = {
+      id: crypto.randomUUID(),
+      name,
+      fileName,
+      addedAt: new Date().toISOString(),
+      params: model.countParams(),
+      macs: totalMacs(describeLayers(model)),
+    };
+    await this.host.storage.set(USER_PREFIX + meta.id, { meta, artifacts: await modelToArtifacts(model) } satisfies StoredUserModel);
+    return meta;
   }
 
   async listUserModels(): Promise<UserModelMeta[]> {

@@ -53,6 +53,7 @@ export interface StudioState {
   openModel(model: string): Promise<void>;
   importFiles(files: NamedBytes[]): Promise<void>;
   deleteUserModel(id: string): Promise<void>;
+  keepCurrentModel(name: string): Promise<void>;
   startTraining(): Promise<void>;
   cancelTraining(): Promise<void>;
   resetStudio(): void;
@@ -169,6 +170,21 @@ export const useStudio = create<StudioState>()(
           await refreshEvaluation(api);
         } catch (e) {
           setState({ importing: false, importError: message(e) });
+        }
+      },
+
+      async keepCurrentModel(name) {
+        const { api } = await requireEngine();
+        try {
+          const { meta, summary } = await api.keepCurrentModel(name);
+          setState({
+            userModels: [...getState().userModels, meta],
+            summary,
+            importNotice: `Kept “${meta.name}” in this browser.`,
+            settings: { ...getState().settings, model: `user:${meta.id}` },
+          });
+        } catch (e) {
+          setState({ training: { ...getState().training, error: message(e) } });
         }
       },
 

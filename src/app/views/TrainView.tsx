@@ -12,6 +12,7 @@ export function TrainView() {
   const training = useStudio((s) => s.training);
   const start = useStudio((s) => s.startTraining);
   const cancel = useStudio((s) => s.cancelTraining);
+  const keep = useStudio((s) => s.keepCurrentModel);
   const ready = useStudio((s) => s.engine.status === 'ready' && !!s.summary && !s.opening);
   const { running, progress, result, error } = training;
 
@@ -22,7 +23,7 @@ export function TrainView() {
       <section className="card" aria-labelledby="train-title">
         <h2 id="train-title">Train {summary ? summary.title : ''}</h2>
         <p className="muted">
-          Trains the open model further on the 8,000 training digits in the engine worker (Adam), and measures it on the 2,000 held-out digits after each epoch.
+          Trains the open model further on the 8,000 training digits in the engine worker (Adam), and measures it on the 2,000 held-out digits after each epoch. Picking a zoo model again restores its shipped weights; keep what you trained with the button that appears when a run ends.
         </p>
         <form
           className="train-form"
@@ -56,7 +57,12 @@ export function TrainView() {
           <p data-testid="train-result">
             Test accuracy now <strong>{pct(result.test.accuracy)}</strong> (loss {result.test.loss.toFixed(4)}).
             {result.cancelled && ' The weights of the last completed step are kept.'}
-            {training.stoppedAfterMs !== null && ` Stopped ${Math.round(training.stoppedAfterMs)} ms after Cancel.`}
+            {training.stoppedAfterMs !== null && ` Stopped ${Math.round(training.stoppedAfterMs)} ms after Cancel.`}{' '}
+            {summary && summary.source.kind === 'zoo' && (
+              <button type="button" onClick={() => void keep(`${summary.title}, trained ${new Date().toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`)}>
+                Keep these weights as my model
+              </button>
+            )}
           </p>
         )}
         {error && (

@@ -42,6 +42,25 @@ describe('digit data set', () => {
     await expect(fetchDigits(TEST_BASE_URL + 'nowhere/', fileFetch())).rejects.toThrow(/cannot load the digit data set .*HTTP 404/);
   });
 
+  it('takes the blob from the cache once fetched, and fetches again when the cached copy is damaged', async () => {
+    const store = new Map<string, Uint8Array>();
+    const cache = { get: async (k: string) => store.get(k), put: async (k: string, b: Uint8Array) => void store.set(k, b) };
+    const requests: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      requests.push(String(input));
+      return fileFetch()(input, init);
+    };
+    await fetchDigits(TEST_BASE_URL + 'data/', counting, cache);
+    await fetchDigits(TEST_BASE_URL + 'data/', counting, cache);
+    expect(requests.filter((r) => r.endsWith('.gz'))).toHaveLength(1);
+    expect([...store.keys()][0]).toMatch(/digits\.u8\.gz\?sha256=[0-9a-f]{64}$/);
+    const [key, bytes] = [...store.entries()][0];
+    store.set(key, bytes.subarray(0, 1000));
+    const digits = await fetchDigits(TEST_BASE_URL + 'data/', counting, cache);
+    expect(digits.manifest.count).toBe(10_000);
+    expect(requests.filter((r) => r.endsWith('.gz'))).toHaveLength(2);
+  });
+
   it('rejects corrupted or truncated data and a bad manifest', async () => {
     const m = await manifestJson();
     const raw = new Uint8Array(gunzipSync(await blob()));

@@ -70,13 +70,34 @@ export function sliceDigits(digits: Digits, split: Split, limit?: number): Digit
   };
 }
 
-/** Fetches and decodes the data set from a base URL (workers) — `fetchImpl` lets tests serve files. */
-export async function fetchDigits(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<Digits> {
+/** Keeps downloaded blobs between visits (Cache Storage in the browser), keyed by content hash. */
+export interface BlobCache {
+  get(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+}
+
+/**
+ * Fetches and decodes the data set from a base URL (workers); `fetchImpl` lets tests serve files.
+ * The small manifest is always fetched; the blob comes from `cache` when its checksum still matches.
+ */
+export async function fetchDigits(baseUrl: string, fetchImpl: typeof fetch = fetch, cache?: BlobCache): Promise<Digits> {
   const base = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
   const manifest = digitsManifestSchema.parse(await fetchJson(fetchImpl, base + 'digits.json', 'the digit data set'));
+  const key = `${base}${manifest.file}?sha256=${manifest.sha256}`;
+  const cached = await cache?.get(key).catch(() => undefined);
+  if (cached) {
+    try {
+      return await decodeDigits(manifest, cached);
+    } catch {
+      // A damaged cache entry is fetched again below.
+    }
+  }
   const blobResponse = await fetchImpl(base + manifest.file);
   if (!blobResponse.ok) throw new Error(`cannot load ${base}${manifest.file}: HTTP ${blobResponse.status}`);
-  return decodeDigits(manifest, new Uint8Array(await blobResponse.arrayBuffer()));
+  const blob = new Uint8Array(await blobResponse.arrayBuffer());
+  const digits = await decodeDigits(manifest, blob);
+  await cache?.put(key, blob).catch(() => undefined);
+  return digits;
 }
 
 /** Fetches JSON with a message that says what is missing; single-page servers answer 404s with HTML. */
