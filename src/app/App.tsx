@@ -10,7 +10,7 @@ import { SettingsView } from './views/SettingsView';
 const LABELS: Record<View, string> = { model: 'Model', train: 'Train', settings: 'Settings' };
 
 export function App() {
-  useTheme();
+  const theme = useTheme();
   const view = useStudio((s) => s.settings.view);
   const set = useStudio((s) => s.set);
 
@@ -35,7 +35,18 @@ export function App() {
           <span className="logo" aria-hidden>◢</span> QoS Studio
           <span className="tagline">accuracy ⇄ energy for neural networks on small devices</span>
         </div>
-        <nav role="tablist" aria-label="Views">
+        <nav
+          role="tablist"
+          aria-label="Views"
+          onKeyDown={(e) => {
+            // Arrow keys move between tabs, as in every tab list.
+            const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+            if (!step) return;
+            const next = VIEWS[(VIEWS.indexOf(view) + step + VIEWS.length) % VIEWS.length];
+            set('view', next);
+            document.getElementById(`tab-${next}`)?.focus();
+          }}
+        >
           {VIEWS.map((v, i) => (
             <button
               key={v}
@@ -43,6 +54,7 @@ export function App() {
               id={`tab-${v}`}
               aria-selected={view === v}
               aria-controls={`panel-${v}`}
+              tabIndex={view === v ? 0 : -1}
               title={`${LABELS[v]} (Alt+${i + 1})`}
               className={view === v ? 'tab active' : 'tab'}
               onClick={() => set('view', v)}
@@ -51,7 +63,7 @@ export function App() {
             </button>
           ))}
         </nav>
-        <ThemeToggle />
+        <ThemeToggle dark={theme === 'dark'} />
       </header>
       <main id={`panel-${view}`} role="tabpanel" aria-labelledby={`tab-${view}`}>
         {view === 'model' && <ModelView />}
@@ -63,13 +75,10 @@ export function App() {
   );
 }
 
-function ThemeToggle() {
-  const theme = useStudio((s) => s.settings.theme);
+function ThemeToggle({ dark }: { dark: boolean }) {
   const set = useStudio((s) => s.set);
-  const next = theme === 'dark' ? 'light' : 'dark';
-  const dark = document.documentElement.dataset.theme === 'dark';
   return (
-    <button className="icon-button" aria-label={`Switch to ${dark ? 'light' : 'dark'} theme`} onClick={() => set('theme', dark ? 'light' : next)}>
+    <button className="icon-button" aria-label={`Switch to ${dark ? 'light' : 'dark'} theme`} onClick={() => set('theme', dark ? 'light' : 'dark')}>
       {dark ? '☀' : '☾'}
     </button>
   );

@@ -1,16 +1,20 @@
-import { useEffect } from 'react';
+import { useEffect, useSyncExternalStore } from 'react';
 import { useStudio } from './state/store';
 
-/** Applies the chosen theme to <html data-theme>, following the system setting when asked to. */
-export function useTheme(): void {
+const media = () => window.matchMedia('(prefers-color-scheme: dark)');
+const subscribe = (onChange: () => void) => {
+  const m = media();
+  m.addEventListener('change', onChange);
+  return () => m.removeEventListener('change', onChange);
+};
+
+/** Applies the chosen theme to <html data-theme>, following the system when asked to; returns the theme in effect. */
+export function useTheme(): 'light' | 'dark' {
   const theme = useStudio((s) => s.settings.theme);
+  const systemDark = useSyncExternalStore(subscribe, () => media().matches);
+  const resolved = theme === 'system' ? (systemDark ? 'dark' : 'light') : theme;
   useEffect(() => {
-    const media = window.matchMedia('(prefers-color-scheme: dark)');
-    const apply = () => {
-      document.documentElement.dataset.theme = theme === 'system' ? (media.matches ? 'dark' : 'light') : theme;
-    };
-    apply();
-    media.addEventListener('change', apply);
-    return () => media.removeEventListener('change', apply);
-  }, [theme]);
+    document.documentElement.dataset.theme = resolved;
+  }, [resolved]);
+  return resolved;
 }
