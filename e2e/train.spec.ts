@@ -19,8 +19,10 @@ test('one training epoch runs with visible progress, then a second run is cancel
   await expect(status).toHaveText(/Done: 1 epoch in/, { timeout: 90_000 });
   await expect(page.getByTestId('train-result')).toContainText('Test accuracy now');
   expect(percentOf(await page.getByTestId('train-result').textContent())).toBeGreaterThan(95);
-  // The live chart drew the run.
-  await expect(page.getByTestId('figure-training-curves').locator('.recharts-line').first()).toBeVisible();
+  // The live chart drew the run: a loss and an accuracy curve through many steps, one test point.
+  const curves = page.getByTestId('figure-training-curves').locator('svg.figure-live polyline');
+  await expect(curves).toHaveCount(3);
+  await expect.poll(async () => ((await curves.first().getAttribute('points')) ?? '').split(' ').length).toBeGreaterThan(10);
 
   const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
   expect(longTasks, `main-thread tasks over 50 ms during training: ${longTasks.join(', ')}`).toEqual([]);
