@@ -31,7 +31,7 @@ for (const entry of ZOO) {
   const result = await trainOnDigits(model, digits, {
     ...recipe,
     onProgress: (p) => {
-      if (p.kind === 'epoch') console.error(`${entry.name} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} test ${(p.test!.accuracy * 100).toFixed(2)}% (${(p.elapsedMs / 1000).toFixed(0)} s)`);
+      if (p.kind === 'epoch') console.error(`${entry.name} epoch ${p.epoch}/${p.epochs} loss ${p.epochLoss!.toFixed(4)} test ${(p.test!.accuracy * 100).toFixed(2)}% (${(p.elapsedMs / 1000).toFixed(0)} s)`);
     },
   });
   await saveModelToDir(model, path.join(MODELS_DIR, entry.name));

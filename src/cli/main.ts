@@ -59,7 +59,7 @@ program
       seed: opts.seed,
       trainLimit: opts.trainLimit,
       onProgress: (p) => {
-        if (p.kind === 'epoch') process.stderr.write(`epoch ${p.epoch}/${p.epochs}: loss ${p.loss.toFixed(4)}, test accuracy ${(p.test!.accuracy * 100).toFixed(2)} %\n`);
+        if (p.kind === 'epoch') process.stderr.write(`epoch ${p.epoch}/${p.epochs}: loss ${p.epochLoss!.toFixed(4)}, test accuracy ${(p.test!.accuracy * 100).toFixed(2)} %\n`);
       },
     });
     if (opts.out) await saveModelToDir(model, opts.out);

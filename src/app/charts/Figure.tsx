@@ -141,8 +141,13 @@ export const Figure = memo(function Figure(props: FigureProps) {
 
   const margin = { top: 10, right: hasRight ? 8 : 24, bottom: 0, left: 8 };
 
+  // Per-layer axes are long: every category keeps its label, slanted when they would not fit side by side.
+  const slanted = !(kind === 'line' && x.numeric) && plotted.length > 8;
   const xAxis = (
     <XAxis
+      interval={slanted ? 0 : 'preserveEnd'}
+      angle={slanted ? -35 : 0}
+      textAnchor={slanted ? 'end' : 'middle'}
       dataKey={x.key}
       type={kind === 'line' && x.numeric ? 'number' : 'category'}
       domain={kind === 'line' && x.numeric ? ['dataMin', 'dataMax'] : undefined}
@@ -150,7 +155,7 @@ export const Figure = memo(function Figure(props: FigureProps) {
       tickFormatter={(v: unknown) => (typeof v === 'number' ? formatNumber(v) : String(v))}
       stroke={CHART_COLORS.muted}
       tickLine={{ stroke: CHART_COLORS.muted }}
-      height={44}
+      height={slanted ? 84 : 44}
       label={{ value: x.label, position: 'insideBottom', offset: 0, style: axisLabelStyle }}
     />
   );

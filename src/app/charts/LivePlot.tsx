@@ -104,7 +104,15 @@ export const LivePlot = memo(function LivePlot({ data, xKey, xLabel, yLabel, per
             .filter((d) => typeof d[s.key] === 'number')
             .map((d) => `${sx(Number(d[xKey])).toFixed(1)},${sy(d[s.key] as number, onRight).toFixed(1)}`)
             .join(' ');
-          return <polyline key={s.key} className="recharts-line-curve" points={points} fill="none" stroke={s.color} strokeWidth={2} />;
+          const present = data.filter((d) => typeof d[s.key] === 'number');
+          return (
+            <g key={s.key}>
+              <polyline className="recharts-line-curve" points={points} fill="none" stroke={s.color} strokeWidth={2} />
+              {/* Sparse series (one value per epoch) get markers: a line alone hides where the values are. */}
+              {present.length < data.length / 3 &&
+                present.map((d, i) => <circle key={i} cx={sx(Number(d[xKey]))} cy={sy(d[s.key] as number, onRight)} r={3.5} fill={s.color} />)}
+            </g>
+          );
         })}
       </svg>
     </div>

@@ -209,7 +209,7 @@ export const useStudio = create<StudioState>()(
               ...t,
               progress: p,
               points: [...t.points, point],
-              epochs: p.kind === 'epoch' ? [...t.epochs, { epoch: p.epoch, loss: p.loss, accuracy: p.accuracy, testLoss: p.test!.loss, testAccuracy: p.test!.accuracy }] : t.epochs,
+              epochs: p.kind === 'epoch' ? [...t.epochs, { epoch: p.epoch, loss: p.epochLoss!, accuracy: p.epochAccuracy!, testLoss: p.test!.loss, testAccuracy: p.test!.accuracy }] : t.epochs,
             },
           });
         };

@@ -77,9 +77,9 @@ export function TrainView() {
 }
 
 const CHART_SERIES = [
-  { key: 'accuracy', label: 'Training accuracy (epoch so far)', color: '#16a34a' },
+  { key: 'accuracy', label: 'Training accuracy (smoothed)', color: '#16a34a' },
   { key: 'test', label: 'Test accuracy (end of epoch)', color: '#9333ea' },
-  { key: 'loss', label: 'Training loss', color: '#dc2626' },
+  { key: 'loss', label: 'Training loss (smoothed)', color: '#dc2626' },
 ];
 const X = { key: 'step', label: 'Step', numeric: true };
 const Y = { label: 'Accuracy', percent: true, domain: [0, 1] as [number, number] };

@@ -27,9 +27,15 @@ export interface TrainProgress {
   batches: number;
   step: number;
   totalSteps: number;
-  /** Running mean over the epoch so far. */
+  /**
+   * Batch loss and accuracy smoothed across batches (exponential moving average, bias-corrected, as
+   * TensorBoard draws them).
+   */
   loss: number;
   accuracy: number;
+  /** Epoch reports: the epoch's mean training loss and accuracy. */
+  epochLoss?: number;
+  epochAccuracy?: number;
   elapsedMs: number;
   etaMs: number;
   test?: Evaluation;
@@ -74,6 +80,10 @@ export async function train(model: tf.LayersModel, trainSet: Batchable, testSet:
   let cancelled = false;
   let diverged = false;
   let lastReport = -Infinity;
+  // Smoothing over about the last 20 batches; unlike an epoch mean it does not restart each epoch.
+  const SMOOTHING = 0.95;
+  let emaLoss = 0;
+  let emaAcc = 0;
 
   try {
     for (let epoch = 1; epoch <= epochs && !cancelled && !diverged; epoch++) {
@@ -100,6 +110,9 @@ export async function train(model: tf.LayersModel, trainSet: Batchable, testSet:
           break;
         }
         step++;
+        emaLoss = SMOOTHING * emaLoss + (1 - SMOOTHING) * loss;
+        emaAcc = SMOOTHING * emaAcc + (1 - SMOOTHING) * acc;
+        const debias = 1 - SMOOTHING ** step;
         lossSum += loss * idx.length;
         accSum += acc * idx.length;
         seen += idx.length;
@@ -109,7 +122,7 @@ export async function train(model: tf.LayersModel, trainSet: Batchable, testSet:
           const elapsedMs = now - started;
           onProgress({
             kind: 'batch', epoch, epochs, batch: b + 1, batches, step, totalSteps,
-            loss: lossSum / seen, accuracy: accSum / seen, elapsedMs, etaMs: (elapsedMs / step) * (totalSteps - step),
+            loss: emaLoss / debias, accuracy: emaAcc / debias, elapsedMs, etaMs: (elapsedMs / step) * (totalSteps - step),
           });
         }
         await yieldToEventLoop();
@@ -121,7 +134,8 @@ export async function train(model: tf.LayersModel, trainSet: Batchable, testSet:
       const elapsedMs = performance.now() - started;
       onProgress?.({
         kind: 'epoch', epoch, epochs, batch: batches, batches, step, totalSteps,
-        loss: lossSum / seen, accuracy: accSum / seen, elapsedMs, etaMs: (elapsedMs / step) * (totalSteps - step), test,
+        loss: emaLoss / (1 - SMOOTHING ** step), accuracy: emaAcc / (1 - SMOOTHING ** step),
+        epochLoss: lossSum / seen, epochAccuracy: accSum / seen, elapsedMs, etaMs: (elapsedMs / step) * (totalSteps - step), test,
       });
     }
   } finally {
