@@ -29,18 +29,19 @@ function ensureChromium() {
 }
 
 ensureChromium();
-mkdirSync('test-results', { recursive: true });
+// Playwright empties test-results/ when it starts, so the runners' reports live apart from it.
+mkdirSync('test-reports', { recursive: true });
 
-const unitStatus = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json']);
+const unitStatus = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-reports/vitest.json']);
 const buildStatus = run('npx', ['vite', 'build']);
-const e2eStatus = buildStatus === 0 ? run('npx', ['playwright', 'test'], { PW_REPORTER: 'list,json', PLAYWRIGHT_JSON_OUTPUT_NAME: 'test-results/playwright.json' }) : 1;
+const e2eStatus = buildStatus === 0 ? run('npx', ['playwright', 'test'], { PW_REPORTER: 'list,json', PLAYWRIGHT_JSON_OUTPUT_NAME: 'test-reports/playwright.json' }) : 1;
 
 // One closing line over both runners.
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 try {
-  const v = JSON.parse(readFileSync('test-results/vitest.json', 'utf8'));
+  const v = JSON.parse(readFileSync('test-reports/vitest.json', 'utf8'));
   passed += v.numPassedTests;
   failed += v.numFailedTests;
   skipped += v.numPendingTests + v.numTodoTests;
@@ -48,7 +49,7 @@ try {
   failed += 1;
 }
 try {
-  const p = JSON.parse(readFileSync('test-results/playwright.json', 'utf8'));
+  const p = JSON.parse(readFileSync('test-reports/playwright.json', 'utf8'));
   passed += p.stats.expected;
   failed += p.stats.unexpected + p.stats.flaky;
   skipped += p.stats.skipped;

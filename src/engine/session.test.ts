@@ -24,6 +24,14 @@ describe('Session', () => {
     expect(Math.abs(accuracy - recorded)).toBeLessThan(0.002);
   });
 
+  it('lets the last of two overlapping opens win, whatever order they finish in', async () => {
+    const session = new Session(fileHost());
+    const [first, second] = await Promise.allSettled([session.open({ kind: 'zoo', name: 'resnet' }), session.open({ kind: 'zoo', name: 'lenet' })]);
+    expect(second.status).toBe('fulfilled');
+    expect(first.status === 'rejected' ? (first.reason as Error).name : 'fulfilled-earlier').toMatch(/SupersededError|fulfilled-earlier/);
+    expect(session.current()?.name).toBe('lenet');
+  });
+
   it('keeps the tensor count stable across repeated calls', async () => {
     const session = new Session(fileHost());
     await session.open({ kind: 'zoo', name: 'lenet' });

@@ -75,6 +75,14 @@ export interface TrainRequest {
 
 const USER_PREFIX = 'user-model/';
 
+/** A newer open() request won: the caller can ignore this one. */
+export class SupersededError extends Error {
+  constructor() {
+    super('superseded by a later request');
+    this.name = 'SupersededError';
+  }
+}
+
 export class Session {
   private digitsPromise: Promise<Digits> | null = null;
   private zooPromise: Promise<ZooModel[]> | null = null;
@@ -82,6 +90,7 @@ export class Session {
   private summary: ModelSummary | null = null;
   private testSet: { key: string; data: Batchable } | null = null;
   private training = false;
+  private openTicket = 0;
   private stopRequested = false;
 
   constructor(private readonly host: SessionHost) {}
@@ -112,9 +121,10 @@ export class Session {
     return this.summary;
   }
 
-  /** Opens a model; the previous one stays open if this one fails. */
+  /** Opens a model; the previous one stays open if this one fails or a later open overtakes it. */
   async open(source: ModelSource): Promise<ModelSummary> {
     this.assertIdle();
+    const ticket = ++this.openTicket;
     const digits = await this.digits();
     let model: tf.LayersModel;
     let meta: Pick<ModelSummary, 'name' | 'title' | 'description' | 'shippedAccuracy'>;
@@ -131,6 +141,7 @@ export class Session {
     }
     try {
       checkFitsData(model, dataSpec(digits));
+      if (ticket !== this.openTicket) throw new SupersededError();
     } catch (e) {
       model.dispose();
       throw e;

@@ -142,6 +142,8 @@ export const useStudio = create<StudioState>()(
           const summary = await api.open(sourceOf(model));
           setState({ summary, opening: false, evaluation: null, samples: null, evaluating: true, settings: { ...getState().settings, model } });
         } catch (e) {
+          // A later pick overtook this one (comlink keeps the error's name): nothing to report.
+          if (e instanceof Error && e.message.includes('superseded')) return;
           const current = getState().summary;
           // A model that cannot open leaves the previous one in place; with none open, fall back to the zoo default.
           setState({ opening: false, modelError: `Cannot open ${model.startsWith('user:') ? 'your model' : `"${model}"`}: ${message(e)}` });
