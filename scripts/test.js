@@ -2,7 +2,7 @@
 // Chromium (Playwright). Chromium is found at /usr/bin/chromium or installed with apt-get when this
 // runs as root on Debian; otherwise it says what to install.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -30,6 +30,7 @@ function ensureChromium() {
 
 ensureChromium();
 // Playwright empties test-results/ when it starts, so the runners' reports live apart from it.
+rmSync('test-reports', { recursive: true, force: true });
 mkdirSync('test-reports', { recursive: true });
 
 const unitStatus = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-reports/vitest.json']);
