@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openStudio, percentOf } from './helpers';
+import { openStudio, percentOf, waitForModel } from './helpers';
 
 test('one training epoch runs with visible progress, then a second run is cancelled within a second', async ({ page }) => {
   await openStudio(page, '#view=train&model=lenet&epochs=1&batch=64&lr=0.0002');
@@ -39,4 +39,24 @@ test('one training epoch runs with visible progress, then a second run is cancel
   expect(uiLatency).toBeLessThan(1500);
   await expect(page.getByTestId('train-result')).toContainText('weights of the last completed step are kept');
   await expect(page.getByRole('button', { name: 'Train', exact: true })).toBeEnabled();
+});
+
+test('trained weights are flagged until kept, and kept weights survive a reload', async ({ page }) => {
+  await openStudio(page, '#view=train&model=lenet&epochs=1&batch=128&lr=0.0002');
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect(page.getByTestId('train-status')).toHaveText(/Done: 1 epoch in/, { timeout: 90_000 });
+  await page.getByRole('tab', { name: 'Model' }).click();
+  await expect(page.getByTestId('trained-unsaved')).toBeVisible();
+
+  await page.getByRole('tab', { name: 'Train' }).click();
+  await page.getByRole('button', { name: 'Keep these weights as my model' }).click();
+  await page.getByRole('tab', { name: 'Model' }).click();
+  await expect(page.getByTestId('pick-user-model')).toHaveClass(/active/);
+  await expect(page.getByTestId('trained-unsaved')).toHaveCount(0);
+  const accuracy = await page.getByTestId('test-accuracy').textContent();
+
+  await page.reload();
+  await waitForModel(page);
+  await expect(page.getByTestId('model-title')).toHaveText(/^LeNet-5, trained /);
+  await expect(page.getByTestId('test-accuracy')).toHaveText(accuracy!);
 });

@@ -37,6 +37,8 @@ export interface StudioState {
   zoo: ZooModel[];
   userModels: UserModelMeta[];
   summary: ModelSummary | null;
+  /** The open model's weights were changed by training here and are not kept anywhere yet. */
+  trainedUnsaved: boolean;
   opening: boolean;
   modelError: string | null;
   evaluation: (Evaluation & { ms: number }) | null;
@@ -84,6 +86,7 @@ export const useStudio = create<StudioState>()(
       zoo: [],
       userModels: [],
       summary: null,
+      trainedUnsaved: false,
       opening: false,
       modelError: null,
       evaluation: null,
@@ -140,7 +143,7 @@ export const useStudio = create<StudioState>()(
         setState({ opening: true, modelError: null });
         try {
           const summary = await api.open(sourceOf(model));
-          setState({ summary, opening: false, evaluation: null, samples: null, evaluating: true, settings: { ...getState().settings, model } });
+          setState({ summary, trainedUnsaved: false, opening: false, evaluation: null, samples: null, evaluating: true, settings: { ...getState().settings, model } });
         } catch (e) {
           // A later pick overtook this one (comlink keeps the error's name): nothing to report.
           if (e instanceof Error && e.message.includes('superseded')) return;
@@ -163,6 +166,7 @@ export const useStudio = create<StudioState>()(
             importing: false,
             userModels: [...getState().userModels, meta],
             summary,
+            trainedUnsaved: false,
             evaluation: null,
             samples: null,
             evaluating: true,
@@ -182,6 +186,7 @@ export const useStudio = create<StudioState>()(
           setState({
             userModels: [...getState().userModels, meta],
             summary,
+            trainedUnsaved: false,
             importNotice: `Kept “${meta.name}” in this browser.`,
             settings: { ...getState().settings, model: `user:${meta.id}` },
           });
@@ -221,6 +226,7 @@ export const useStudio = create<StudioState>()(
           setState({
             training: { ...t, running: false, cancelling: false, result, stoppedAfterMs: t.cancelRequestedAt === null ? null : performance.now() - t.cancelRequestedAt },
             evaluation: { ...result.test, ms: 0 },
+            trainedUnsaved: getState().trainedUnsaved || result.stepsCompleted > 0,
           });
           await refreshEvaluation(api);
         } catch (e) {

@@ -25,6 +25,7 @@ function ModelDetail() {
   const samples = useStudio((s) => s.samples);
   const error = useStudio((s) => s.modelError);
   const engine = useStudio((s) => s.engine);
+  const trainedUnsaved = useStudio((s) => s.trainedUnsaved);
 
   const share = useMemo(
     () => (summary ? summary.layers.filter((l) => l.macs > 0).map((l) => ({ layer: l.name, share: l.macs / summary.macs, macs: l.macs })) : []),
@@ -50,6 +51,11 @@ function ModelDetail() {
         {summary.title}
       </h2>
       <p className="muted">{summary.description}</p>
+      {trainedUnsaved && (
+        <p className="notice-warn" role="status" data-testid="trained-unsaved">
+          These weights were changed by training in this session and are not kept yet: keep them from the Train view, or pick the model again to restore its stored weights.
+        </p>
+      )}
       <dl className="stats">
         <div>
           <dt>Test accuracy (measured here)</dt>

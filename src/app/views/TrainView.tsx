@@ -13,6 +13,7 @@ export function TrainView() {
   const start = useStudio((s) => s.startTraining);
   const cancel = useStudio((s) => s.cancelTraining);
   const keep = useStudio((s) => s.keepCurrentModel);
+  const trainedUnsaved = useStudio((s) => s.trainedUnsaved);
   const ready = useStudio((s) => s.engine.status === 'ready' && !!s.summary && !s.opening);
   const { running, progress, result, error } = training;
 
@@ -58,7 +59,7 @@ export function TrainView() {
             Test accuracy now <strong>{pct(result.test.accuracy)}</strong> (loss {result.test.loss.toFixed(4)}).
             {result.cancelled && ' The weights of the last completed step are kept.'}
             {training.stoppedAfterMs !== null && ` Stopped ${Math.round(training.stoppedAfterMs)} ms after Cancel.`}{' '}
-            {summary && summary.source.kind === 'zoo' && (
+            {summary && trainedUnsaved && (
               <button type="button" onClick={() => void keep(`${summary.title}, trained ${new Date().toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`)}>
                 Keep these weights as my model
               </button>
