@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../backend/node';
+import { mulberry32 } from '../util/random';
+import { disposeKernel, fastConv, prepareKernel, type Factors } from './fast';
+import type { Window } from './geometry';
+import { quantiseWeights } from './quantise';
+import { referenceConv, type QuantisedInput, type QuantisedKernel } from './reference';
+
+beforeAll(() => initNodeBackend('wasm'));
+
+/** A multiplier whose error table is built from known integer factors: AM = a·b + Σ_r u_r[a]·v_r[b]. */
+function lowRankMultiplier(rank: number, seed: number): { table: Int32Array; factors: Factors } {
+  const random = mulberry32(seed);
+  const u = Array.from({ length: rank }, () => Float32Array.from({ length: 256 }, () => Math.round(random() * 40 - 20)));
+  const v = Array.from({ length: rank }, () => Float32Array.from({ length: 256 }, () => Math.round(random() * 40 - 20)));
+  const table = new Int32Array(65536);
+  for (let a = 0; a < 256; a++)
+    for (let b = 0; b < 256; b++) {
+      let e = 0;
+      for (let r = 0; r < rank; r++) e += u[r][a] * v[r][b];
+      table[a * 256 + b] = a * b + e;
+    }
+  return { table, factors: { u, v } };
+}
+
+function randomInput(shape: [number, number, number, number], seed: number): QuantisedInput {
+  const random = mulberry32(seed);
+  const codes = Int32Array.from({ length: shape.reduce((a, b) => a * b) }, () => Math.floor(random() * 256));
+  return { codes, shape, scale: 0.02, zeroPoint: 37 };
+}
+
+function randomKernel(shape: [number, number, number, number], perChannel: boolean, seed: number, depthwise: boolean): QuantisedKernel {
+  const random = mulberry32(seed);
+  const values = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => random() * 2 - 0.8);
+  const channels = depthwise ? shape[2] : shape[3];
+  // Depthwise kernels [kh,kw,C,1] have their channel on axis 2: quantise as if it were last.
+  const { codes, q } = quantiseWeights(values, depthwise ? shape[2] : shape[3], perChannel);
+  expect(q.scale.length).toBe(perChannel ? channels : 1);
+  return { codes, shape, q };
+}
+
+const cases: { name: string; input: [number, number, number, number]; kernel: [number, number, number, number]; win: Window; depthwise: boolean }[] = [
+  { name: 'conv 3x3 same', input: [2, 7, 7, 3], kernel: [3, 3, 3, 4], win: { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, depthwise: false },
+  { name: 'conv 3x3 same stride 2, even size', input: [2, 8, 8, 3], kernel: [3, 3, 3, 5], win: { kh: 3, kw: 3, strides: [2, 2], padding: 'same' }, depthwise: false },
+  { name: 'conv 5x5 valid', input: [1, 9, 9, 2], kernel: [5, 5, 2, 3], win: { kh: 5, kw: 5, strides: [1, 1], padding: 'valid' }, depthwise: false },
+  { name: 'dense as 1x1 conv', input: [4, 1, 1, 20], kernel: [1, 1, 20, 6], win: { kh: 1, kw: 1, strides: [1, 1], padding: 'valid' }, depthwise: false },
+  { name: 'depthwise 3x3 same', input: [2, 6, 6, 4], kernel: [3, 3, 4, 1], win: { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, depthwise: true },
+  { name: 'depthwise 3x3 same stride 2', input: [2, 7, 7, 3], kernel: [3, 3, 3, 1], win: { kh: 3, kw: 3, strides: [2, 2], padding: 'same' }, depthwise: true },
+];
+
+describe('fast approximate layers agree with the per-product reference', () => {
+  for (const rank of [0, 1, 2, 5]) {
+    for (const c of cases) {
+      for (const perChannel of [false, true]) {
+        it(`${c.name}, error rank ${rank}, ${perChannel ? 'per-channel' : 'per-tensor'} weights`, () => {
+          const { table, factors } = lowRankMultiplier(rank, 100 + rank);
+          const x = randomInput(c.input, 1);
+          const w = randomKernel(c.kernel, perChannel, 2, c.depthwise);
+          const ref = referenceConv(x, w, c.win, table, c.depthwise);
+          const before = tf.memory().numTensors;
+          const kernel = prepareKernel(w, factors, c.depthwise);
+          const codes = tf.tensor4d(x.codes, x.shape, 'int32');
+          const y = fastConv(codes, x, kernel, c.win);
+          expect(y.shape).toEqual(ref.shape);
+          const fast = y.dataSync();
+          let maxDiff = 0;
+          let maxAbs = 0;
+          for (let i = 0; i < fast.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(fast[i] - ref.values[i]));
+            maxAbs = Math.max(maxAbs, Math.abs(ref.values[i]));
+          }
+          // float32 rounding of sums of ~10^5-sized integer products
+          expect(maxDiff).toBeLessThanOrEqual(maxAbs * 2e-6 + 1e-6);
+          tf.dispose([y, codes]);
+          disposeKernel(kernel);
+          expect(tf.memory().numTensors).toBe(before);
+        });
+      }
+    }
+  }
+
+  it('the exact multiplier reproduces the float layer on dequantised operands', () => {
+    const x = randomInput([1, 6, 6, 2], 5);
+    const w = randomKernel([3, 3, 2, 3], true, 6, false);
+    const win: Window = { kh: 3, kw: 3, strides: [1, 1], padding: 'same' };
+    const kernel = prepareKernel(w, { u: [], v: [] }, false);
+    const codes = tf.tensor4d(x.codes, x.shape, 'int32');
+    const fast = fastConv(codes, x, kernel, win);
+    const xf = tf.mul(tf.sub(tf.cast(codes, 'float32'), x.zeroPoint), x.scale) as tf.Tensor4D;
+    const wf = tf.mul(tf.sub(tf.tensor4d(w.codes, w.shape, 'float32'), tf.tensor1d(w.q.zeroPoint, 'float32')), tf.tensor1d(w.q.scale)) as tf.Tensor4D;
+    const float = tf.conv2d(xf, wf, 1, 'same');
+    expect(tf.max(tf.abs(tf.sub(fast, float))).dataSync()[0]).toBeLessThan(1e-4);
+    disposeKernel(kernel);
+    tf.dispose([fast, codes, xf, wf, float]);
+  });
+});
