@@ -2,27 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { mulberry32 } from '../util/random';
-import { disposeKernel, fastConv, prepareKernel, type Factors } from './fast';
+import { disposeKernel, fastConv, prepareKernel } from './fast';
+import { lowRankMultiplier } from './testing';
 import type { Window } from './geometry';
 import { quantiseWeights } from './quantise';
 import { referenceConv, type QuantisedInput, type QuantisedKernel } from './reference';
 
 beforeAll(() => initNodeBackend('wasm'));
-
-/** A multiplier whose error table is built from known integer factors: AM = a·b + Σ_r u_r[a]·v_r[b]. */
-function lowRankMultiplier(rank: number, seed: number): { table: Int32Array; factors: Factors } {
-  const random = mulberry32(seed);
-  const u = Array.from({ length: rank }, () => Float32Array.from({ length: 256 }, () => Math.round(random() * 40 - 20)));
-  const v = Array.from({ length: rank }, () => Float32Array.from({ length: 256 }, () => Math.round(random() * 40 - 20)));
-  const table = new Int32Array(65536);
-  for (let a = 0; a < 256; a++)
-    for (let b = 0; b < 256; b++) {
-      let e = 0;
-      for (let r = 0; r < rank; r++) e += u[r][a] * v[r][b];
-      table[a * 256 + b] = a * b + e;
-    }
-  return { table, factors: { u, v } };
-}
 
 function randomInput(shape: [number, number, number, number], seed: number): QuantisedInput {
   const random = mulberry32(seed);

@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../backend/node';
+import { sliceDigits } from '../data/digits';
+import { loadDigitsFromDisk } from '../data/digits-node';
+import { sliceToTensors, type Batchable } from '../data/tensors';
+import { loadShippedModel } from '../models/io-node';
+import { ApproxSimulation, type LayerMode } from './simulate';
+import { lowRankMultiplier } from './testing';
+
+let calib: Batchable;
+let test: Batchable;
+
+beforeAll(async () => {
+  await initNodeBackend('wasm');
+  const digits = await loadDigitsFromDisk();
+  calib = sliceToTensors(sliceDigits(digits, 'train', 256), [28, 28, 1]);
+  test = sliceToTensors(sliceDigits(digits, 'test', 500), [28, 28, 1]);
+});
+afterAll(() => tf.dispose([calib.x, calib.y, test.x, test.y]));
+
+const accuracy = (probs: tf.Tensor, labels: tf.Tensor) =>
+  tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(labels, 1)), 'float32')).dataSync()[0]);
+const everywhere = (sim: ApproxSimulation, mode: LayerMode) => Object.fromEntries(sim.multiplyLayers().map((n) => [n, mode]));
+
+describe('ApproxSimulation', () => {
+  for (const name of ['lenet', 'mobilenet']) {
+    it(`${name}: 8-bit quantised with the exact multiplier stays within 1 pp of float`, async () => {
+      const model = await loadShippedModel(name);
+      const sim = ApproxSimulation.calibrate(model, calib.x);
+      const float = model.predict(test.x) as tf.Tensor;
+      const quantised = sim.run(test.x, everywhere(sim, { kind: 'exact' }));
+      const [fa, qa] = [accuracy(float, test.y), accuracy(quantised, test.y)];
+      expect(fa).toBeGreaterThan(0.96);
+      expect(Math.abs(fa - qa)).toBeLessThanOrEqual(0.01);
+      tf.dispose([float, quantised]);
+      sim.dispose();
+      model.dispose();
+    });
+  }
+
+  it('fast and reference approximate runs agree on the whole model, and calls do not leak', async () => {
+    const model = await loadShippedModel('lenet');
+    const sim = ApproxSimulation.calibrate(model, calib.x);
+    const { table, factors } = lowRankMultiplier(2, 9, 30);
+    const modes = everywhere(sim, { kind: 'approx', multiplier: { id: 'low-rank', table, factors } });
+    const x = test.x.slice(0, 8);
+    const fast = sim.run(x, modes, 'fast');
+    const reference = sim.run(x, modes, 'reference');
+    expect(Array.from(tf.argMax(fast, 1).dataSync())).toEqual(Array.from(tf.argMax(reference, 1).dataSync()));
+    expect(tf.max(tf.abs(tf.sub(fast, reference))).dataSync()[0]).toBeLessThan(1e-4);
+    // The multiplier really changes the result.
+    const exact = sim.run(x, everywhere(sim, { kind: 'exact' }));
+    expect(tf.max(tf.abs(tf.sub(fast, exact))).dataSync()[0]).toBeGreaterThan(1e-3);
+    const before = tf.memory().numTensors;
+    tf.dispose(sim.run(x, modes, 'fast'));
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, fast, reference, exact]);
+    sim.dispose();
+    model.dispose();
+  });
+
+  it('noise mode: zero noise is the float model, large noise costs accuracy', async () => {
+    const model = await loadShippedModel('lenet');
+    const sim = ApproxSimulation.calibrate(model, calib.x);
+    const float = model.predict(test.x) as tf.Tensor;
+    const quiet = sim.run(test.x, everywhere(sim, { kind: 'noise', relStd: 0 }));
+    expect(tf.max(tf.abs(tf.sub(float, quiet))).dataSync()[0]).toBeLessThan(1e-5);
+    const loud = sim.run(test.x, everywhere(sim, { kind: 'noise', relStd: 2 }));
+    expect(accuracy(loud, test.y)).toBeLessThan(accuracy(float, test.y) - 0.1);
+    tf.dispose([float, quiet, loud]);
+    sim.dispose();
+    model.dispose();
+  });
+});

@@ -1,0 +1,18 @@
+// Test multipliers with a known factorisation: AM = a·b + Σ_r u_r[a]·v_r[b] with small integer factors.
+import { mulberry32 } from '../util/random';
+import type { Factors } from './fast';
+
+export function lowRankMultiplier(rank: number, seed: number, spread = 40): { table: Int32Array; factors: Factors } {
+  const random = mulberry32(seed);
+  const vector = () => Float32Array.from({ length: 256 }, () => Math.round(random() * spread - spread / 2));
+  const u = Array.from({ length: rank }, vector);
+  const v = Array.from({ length: rank }, vector);
+  const table = new Int32Array(65536);
+  for (let a = 0; a < 256; a++)
+    for (let b = 0; b < 256; b++) {
+      let e = 0;
+      for (let r = 0; r < rank; r++) e += u[r][a] * v[r][b];
+      table[a * 256 + b] = a * b + e;
+    }
+  return { table, factors: { u, v } };
+}
