@@ -4,6 +4,7 @@ import { initNodeBackend } from '../backend/node';
 import { mulberry32 } from '../util/random';
 import { disposeKernel, fastConv, prepareKernel } from './fast';
 import { lowRankMultiplier } from './testing';
+import { lookupConv, prepareLookup } from './lookup';
 import type { Window } from './geometry';
 import { quantiseWeights } from './quantise';
 import { referenceConv, type QuantisedInput, type QuantisedKernel } from './reference';
@@ -64,6 +65,18 @@ describe('fast approximate layers agree with the per-product reference', () => {
         });
       }
     }
+  }
+
+  for (const c of cases) {
+    it(`direct lookup matches the reference exactly: ${c.name}`, () => {
+      const { table } = lowRankMultiplier(7, 3);
+      const x = randomInput(c.input, 11);
+      const w = randomKernel(c.kernel, true, 12, c.depthwise);
+      const ref = referenceConv(x, w, c.win, table, c.depthwise);
+      const got = lookupConv(x, prepareLookup(w.codes, w.shape, w.q, c.depthwise), c.win, table);
+      expect(got.shape).toEqual(ref.shape);
+      expect(Array.from(got.values)).toEqual(Array.from(ref.values));
+    });
   }
 
   it('the exact multiplier reproduces the float layer on dequantised operands', () => {

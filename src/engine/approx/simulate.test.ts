@@ -49,6 +49,12 @@ describe('ApproxSimulation', () => {
     const reference = sim.run(x, modes, 'reference');
     expect(Array.from(tf.argMax(fast, 1).dataSync())).toEqual(Array.from(tf.argMax(reference, 1).dataSync()));
     expect(tf.max(tf.abs(tf.sub(fast, reference))).dataSync()[0]).toBeLessThan(1e-4);
+    const lookup = sim.run(x, modes, 'lookup');
+    expect(tf.max(tf.abs(tf.sub(lookup, reference))).dataSync()[0]).toBeLessThan(1e-6);
+    // A multiplier without factors (too high a rank) takes the lookup path under 'fast' too.
+    const unfactored = sim.run(x, everywhere(sim, { kind: 'approx', multiplier: { id: 'no-factors', table, factors: null } }), 'fast');
+    expect(tf.max(tf.abs(tf.sub(unfactored, reference))).dataSync()[0]).toBeLessThan(1e-6);
+    tf.dispose([lookup, unfactored]);
     // The multiplier really changes the result.
     const exact = sim.run(x, everywhere(sim, { kind: 'exact' }));
     expect(tf.max(tf.abs(tf.sub(fast, exact))).dataSync()[0]).toBeGreaterThan(1e-3);

@@ -7,13 +7,17 @@ import { disposeKernel, fastConv, prepareKernel, type Factors, type PreparedKern
 import type { Window } from './geometry';
 import { affineFor, quantiseWeights, type Affine, type AffineVector } from './quantise';
 import { referenceConv } from './reference';
+import { lookupConv, prepareLookup, type LookupKernel } from './lookup';
 import { exactTable } from './table';
 
-/** A multiplier as the simulation needs it: its table, and the table's error factorised. */
+/**
+ * A multiplier as the simulation needs it: its table, and the table's error factorised, or null
+ * when the exact factorisation needs too many terms (then every product is looked up directly).
+ */
 export interface SimMultiplier {
   id: string;
   table: Int32Array;
-  factors: Factors;
+  factors: Factors | null;
 }
 
 export type LayerMode =
@@ -22,7 +26,8 @@ export type LayerMode =
   | { kind: 'approx'; multiplier: SimMultiplier }
   | { kind: 'noise'; relStd: number };
 
-export type Method = 'fast' | 'reference';
+/** fast: factorised when the multiplier has factors, else direct lookup; lookup: always direct lookup. */
+export type Method = 'fast' | 'lookup' | 'reference';
 
 interface MultiplyLayer {
   layer: tf.layers.Layer;
@@ -33,11 +38,13 @@ interface MultiplyLayer {
   kernelShape: [number, number, number, number];
   codes: Int32Array;
   q: AffineVector;
+  lookup: LookupKernel;
   bias: tf.Tensor1D | null;
   activation: { apply(x: tf.Tensor): tf.Tensor } | null;
 }
 
 let EXACT: Int32Array | null = null;
+const NO_FACTORS: Factors = { u: [], v: [] };
 
 export const MULTIPLY_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense']);
 
@@ -64,6 +71,7 @@ function describe(layer: tf.layers.Layer, act: Affine, perChannel: boolean): Mul
     kernelShape: shape,
     codes,
     q,
+    lookup: prepareLookup(codes, shape, q, depthwise),
     bias: bias ? (tf.keep(bias.clone()) as tf.Tensor1D) : null,
     activation: (layer as unknown as { activation?: { apply(x: tf.Tensor): tf.Tensor } }).activation ?? null,
   };
@@ -105,7 +113,7 @@ export class ApproxSimulation {
     const key = `${l.layer.name}\u0000${m?.id ?? 'exact'}`;
     let k = this.kernels.get(key);
     if (!k) {
-      k = prepareKernel({ codes: l.codes, shape: l.kernelShape, q: l.q }, m?.factors ?? { u: [], v: [] }, l.depthwise);
+      k = prepareKernel({ codes: l.codes, shape: l.kernelShape, q: l.q }, m?.factors ?? NO_FACTORS, l.depthwise);
       // Built inside a run's tidy scope, but cached across runs: keep the tensors alive.
       [k.stacked, ...k.u, k.ones, k.sumW, k.zw, k.sw].forEach((t) => tf.keep(t));
       this.kernels.set(key, k);
@@ -118,12 +126,13 @@ export class ApproxSimulation {
     const codes = tf.clipByValue(tf.add(tf.round(tf.div(x4, l.act.scale)), l.act.zeroPoint), 0, 255).toInt() as tf.Tensor4D;
     const m = mode.kind === 'approx' ? mode.multiplier : null;
     let y: tf.Tensor4D;
-    if (method === 'fast') {
+    if (method === 'fast' && (!m || m.factors)) {
       y = fastConv(codes, l.act, this.kernel(l, m), l.window);
     } else {
       const table = m?.table ?? (EXACT ??= exactTable().values);
-      const ref = referenceConv({ codes: codes.dataSync() as Int32Array, shape: codes.shape, ...l.act }, { codes: l.codes, shape: l.kernelShape, q: l.q }, l.window, table, l.depthwise);
-      y = tf.tensor4d(ref.values, ref.shape);
+      const input = { codes: codes.dataSync() as Int32Array, shape: codes.shape, ...l.act };
+      const out = method === 'reference' ? referenceConv(input, { codes: l.codes, shape: l.kernelShape, q: l.q }, l.window, table, l.depthwise) : lookupConv(input, l.lookup, l.window, table);
+      y = tf.tensor4d(out.values, out.shape);
     }
     const out = l.dense ? tf.reshape(y, [...input.shape.slice(0, -1), y.shape[3]]) : y;
     return out;
