@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { mulberry32 } from '../util/random';
 import { disposeKernel, fastConv, prepareKernel } from './fast';
-import { lowRankMultiplier } from './testing';
+import { lowRankMultiplier, truncatedOperands } from './testing';
 import { lookupConv, prepareLookup } from './lookup';
 import type { Window } from './geometry';
 import { quantiseWeights } from './quantise';
@@ -66,6 +66,22 @@ describe('fast approximate layers agree with the per-product reference', () => {
       }
     }
   }
+
+  it('operand truncation TM(3) through its exact rank-3 factors matches the table', () => {
+    const { table, factors } = truncatedOperands(3);
+    const c = cases[0];
+    const x = randomInput(c.input, 21);
+    const w = randomKernel(c.kernel, true, 22, false);
+    const ref = referenceConv(x, w, c.win, table, false);
+    const kernel = prepareKernel(w, factors, false);
+    const codes = tf.tensor4d(x.codes, x.shape, 'int32');
+    const y = fastConv(codes, x, kernel, c.win);
+    const got = y.dataSync();
+    const maxAbs = Math.max(...ref.values.map(Math.abs));
+    expect(Math.max(...Array.from(got, (v, i) => Math.abs(v - ref.values[i])))).toBeLessThanOrEqual(maxAbs * 2e-6);
+    tf.dispose([y, codes]);
+    disposeKernel(kernel);
+  });
 
   for (const c of cases) {
     it(`direct lookup matches the reference exactly: ${c.name}`, () => {

@@ -6,7 +6,7 @@ import { loadDigitsFromDisk } from '../data/digits-node';
 import { sliceToTensors, type Batchable } from '../data/tensors';
 import { loadShippedModel } from '../models/io-node';
 import { ApproxSimulation, type LayerMode } from './simulate';
-import { lowRankMultiplier } from './testing';
+import { lowRankMultiplier, truncatedOperands } from './testing';
 
 let calib: Batchable;
 let test: Batchable;
@@ -75,6 +75,36 @@ describe('ApproxSimulation', () => {
     const loud = sim.run(test.x, everywhere(sim, { kind: 'noise', relStd: 2 }));
     expect(accuracy(loud, test.y)).toBeLessThan(accuracy(float, test.y) - 0.1);
     tf.dispose([float, quiet, loud]);
+    sim.dispose();
+    model.dispose();
+  });
+});
+
+describe('approximate retraining', () => {
+  it('recovers accuracy lost to a coarse multiplier, with straight-through gradients', async () => {
+    const { retrainApproximate } = await import('./retrain');
+    const model = await loadShippedModel('lenet');
+    const sim = ApproxSimulation.calibrate(model, calib.x);
+    const { table, factors } = truncatedOperands(2);
+    const modes = everywhere(sim, { kind: 'approx', multiplier: { id: 'tm2', table, factors } });
+    const approxAccuracy = () => {
+      const p = sim.run(test.x, modes);
+      const a = accuracy(p, test.y);
+      p.dispose();
+      return a;
+    };
+    const before = approxAccuracy();
+    const digits = await loadDigitsFromDisk();
+    const train = sliceToTensors(sliceDigits(digits, 'train', 1024), [28, 28, 1]);
+    const tensors = tf.memory().numTensors;
+    const result = await retrainApproximate(sim, modes, train, { epochs: 1, batchSize: 64, learningRate: 1e-3 });
+    const after = approxAccuracy();
+    // Same tensors as before: the optimiser's state is gone, the re-quantised kernels are cached again.
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(result.stepsCompleted).toBe(16);
+    expect(before).toBeLessThan(0.9);
+    expect(after).toBeGreaterThan(before + 0.05);
+    tf.dispose([train.x, train.y]);
     sim.dispose();
     model.dispose();
   });

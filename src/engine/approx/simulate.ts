@@ -39,7 +39,6 @@ interface MultiplyLayer {
   codes: Int32Array;
   q: AffineVector;
   lookup: LookupKernel;
-  bias: tf.Tensor1D | null;
   activation: { apply(x: tf.Tensor): tf.Tensor } | null;
 }
 
@@ -53,7 +52,7 @@ const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0], v[1] ?
 function describe(layer: tf.layers.Layer, act: Affine, perChannel: boolean): MultiplyLayer {
   const cls = layer.getClassName();
   const cfg = layer.getConfig() as Record<string, unknown>;
-  const [kernel, bias] = layer.getWeights();
+  const [kernel] = layer.getWeights();
   const dense = cls === 'Dense';
   const depthwise = cls === 'DepthwiseConv2D';
   if (!dense && pair(cfg.dilationRate ?? 1).some((d) => d !== 1)) throw new Error(`layer ${layer.name}: dilated convolutions are not simulated`);
@@ -72,7 +71,6 @@ function describe(layer: tf.layers.Layer, act: Affine, perChannel: boolean): Mul
     codes,
     q,
     lookup: prepareLookup(codes, shape, q, depthwise),
-    bias: bias ? (tf.keep(bias.clone()) as tf.Tensor1D) : null,
     activation: (layer as unknown as { activation?: { apply(x: tf.Tensor): tf.Tensor } }).activation ?? null,
   };
 }
@@ -155,10 +153,45 @@ export class ApproxSimulation {
         pre = tf.add(pre, tf.mul(tf.randomNormal(pre.shape, 0, 1, 'float32', noiseSeed++), tf.mul(std, mode.relStd)));
       } else {
         pre = this.multiply(l, input, mode, method);
-        if (l.bias) pre = tf.add(pre, l.bias);
+        // The layer's own bias variable: current even while retraining changes it.
+        const bias = layer.getWeights()[1];
+        if (bias) pre = tf.add(pre, bias);
       }
       return l.activation ? l.activation.apply(pre) : pre;
     });
+  }
+
+  /**
+   * The forward pass for retraining: approximate values, exact gradients (straight-through). Each
+   * approximate layer's output is the approximate result, while its gradient is that of the float
+   * layer on the same input. Call `requantise()` after each weight update.
+   */
+  runForTraining(x: tf.Tensor, modes: Record<string, LayerMode>, method: Method = 'fast'): tf.Tensor {
+    return runGraph(
+      this.model,
+      x,
+      (layer, input) => {
+        const l = this.layers.get(layer.name);
+        const mode = modes[layer.name];
+        if (!l || !mode || mode.kind === 'float' || mode.kind === 'noise') return null;
+        const float = layer.apply(input, { training: true }) as tf.Tensor;
+        // A copy off the tape: the approximate path must not be differentiated (round, gather).
+        const detached = tf.tensor(input.dataSync(), input.shape);
+        let approx = this.multiply(l, detached, mode, method);
+        const bias = layer.getWeights()[1];
+        if (bias) approx = tf.add(approx, bias);
+        if (l.activation) approx = l.activation.apply(approx);
+        return straightThrough(float, approx);
+      },
+      { training: true },
+    );
+  }
+
+  /** Re-quantises every multiply layer's weights from their current values (after a training step). */
+  requantise(perChannelWeights = true): void {
+    for (const [name, l] of this.layers) this.layers.set(name, describe(l.layer, l.act, perChannelWeights));
+    for (const k of this.kernels.values()) disposeKernel(k);
+    this.kernels.clear();
   }
 
   /** The float layer's output before its activation. */
@@ -174,6 +207,11 @@ export class ApproxSimulation {
   dispose(): void {
     for (const k of this.kernels.values()) disposeKernel(k);
     this.kernels.clear();
-    for (const l of this.layers.values()) l.bias?.dispose();
   }
 }
+
+/** Value of `approx`, gradient of `float`: the straight-through estimator. */
+const straightThrough = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const approx = args[1] as tf.Tensor;
+  return { value: approx.clone(), gradFunc: (dy: tf.Tensor) => [dy, tf.zerosLike(approx)] };
+}) as Parameters<typeof tf.customGrad>[0]) as (float: tf.Tensor, approx: tf.Tensor) => tf.Tensor;

@@ -16,3 +16,17 @@ export function lowRankMultiplier(rank: number, seed: number, spread = 40): { ta
     }
   return { table, factors: { u, v } };
 }
+
+/**
+ * Operand truncation TM(t), (a & ~m)·(b & ~m) with m = 2^t − 1, whose error has an exact rank-3
+ * factorisation: with r_a = a & m, E = −a·r_b − r_a·b + r_a·r_b.
+ */
+export function truncatedOperands(t: number): { table: Int32Array; factors: Factors } {
+  const m = (1 << t) - 1;
+  const idx = Float32Array.from({ length: 256 }, (_, a) => a);
+  const low = Float32Array.from({ length: 256 }, (_, a) => a & m);
+  const table = new Int32Array(65536);
+  for (let a = 0; a < 256; a++) for (let b = 0; b < 256; b++) table[a * 256 + b] = (a & ~m) * (b & ~m);
+  const neg = (v: Float32Array) => v.map((x) => -x);
+  return { table, factors: { u: [idx, neg(low), low], v: [neg(low), idx, low] } };
+}

@@ -13,7 +13,9 @@ interface NodeLike {
   tensorIndices: number[];
 }
 
-export function runGraph(model: tf.LayersModel, x: tf.Tensor, hook: LayerHook = () => null): tf.Tensor {
+/** `training` runs BatchNorm on batch statistics (updating its moving averages) and dropout on. */
+export function runGraph(model: tf.LayersModel, x: tf.Tensor, hook: LayerHook = () => null, options: { training?: boolean } = {}): tf.Tensor {
+  const kwargs = options.training ? { training: true } : {};
   // A Sequential wires its layers (input layer and inbound nodes) only when first built.
   if (model instanceof tf.Sequential && !model.built) model.build();
   return tf.tidy(() => {
@@ -30,7 +32,7 @@ export function runGraph(model: tf.LayersModel, x: tf.Tensor, hook: LayerHook = 
         return t;
       });
       const single = inputs.length === 1 ? inputs[0] : null;
-      const out = (single && hook(layer, single)) ?? (layer.apply(single ?? inputs) as tf.Tensor);
+      const out = (single && hook(layer, single)) ?? (layer.apply(single ?? inputs, kwargs) as tf.Tensor);
       outputs.set(layer.name, out);
     }
     const outName = model.outputLayers[0].name;
