@@ -113,7 +113,7 @@ export class ApproxSimulation {
     if (!k) {
       k = prepareKernel({ codes: l.codes, shape: l.kernelShape, q: l.q }, m?.factors ?? NO_FACTORS, l.depthwise);
       // Built inside a run's tidy scope, but cached across runs: keep the tensors alive.
-      [k.stacked, ...k.u, k.ones, k.sumW, k.zw, k.sw].forEach((t) => tf.keep(t));
+      [k.stacked, ...k.u, k.sw].forEach((t) => tf.keep(t));
       this.kernels.set(key, k);
     }
     return k;
