@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readEvoApproxFiles, readPrintedMetrics, printedHalfUnit } from './evoapprox-fixtures';
 import { trunc } from './families';
 import { parseMultiplierFile } from './import';
-import { errorStatistics, factorise, multiplierMetrics, type ErrorStatistics, type MultiplierMetrics } from './metrics';
+import { FLOAT_TOLERANCE, errorStatistics, factorise, multiplierMetrics, type ErrorStatistics, type MultiplierMetrics } from './metrics';
 import { errorTable, exactTable, signMagnitudeTable } from './table';
 
 // Parsed once: the SVD cache is keyed by the table, so later tests reuse the decompositions.
@@ -41,7 +41,7 @@ describe('error statistics', () => {
 
   it('are all 0 for the exact multiplier, with rank 0', () => {
     const m = multiplierMetrics(exactTable());
-    expect(m).toEqual({ mae_pct: 0, wce_pct: 0, wcre_pct: 0, mre_pct: 0, ep_pct: 0, mse: 0, error_mean: 0, error_std: 0, rank: 0, exact_rank: 0 });
+    expect(m).toEqual({ mae_pct: 0, wce_pct: 0, wcre_pct: 0, mre_pct: 0, ep_pct: 0, mse: 0, error_mean: 0, error_std: 0, rank: 0, exact_rank: 0, float_rank: 0 });
   });
 
   it('give the mean and population std of E', () => {
@@ -89,6 +89,20 @@ describe('rank and exact factorisation of the EvoApprox tables', () => {
       expect(at.maxAbsResidual, t.name).toBeLessThan(0.5);
       if (exact_rank! > 0) expect(factorise(t, exact_rank! - 1).maxAbsResidual, t.name).toBeGreaterThanOrEqual(0.5);
     }
+  });
+
+  it('give a float rank, exact to float rounding, wherever float32 factors can get there', () => {
+    for (const t of evo) {
+      const { exact_rank, float_rank } = metrics.get(t.name)!;
+      if (float_rank === null) {
+        expect(exact_rank!, t.name).toBeGreaterThan(16);
+        continue;
+      }
+      expect(float_rank, t.name).toBeGreaterThanOrEqual(exact_rank!);
+      expect(factorise(t, float_rank).maxAbsResidual, t.name).toBeLessThan(FLOAT_TOLERANCE);
+    }
+    // The two tables where rounding alone would leave a residual near 0.5 per product.
+    expect(metrics.get('mul8u_125K')!.float_rank).toBeGreaterThan(metrics.get('mul8u_125K')!.exact_rank!);
   });
 
   it('give float32 factors whose rounded sum is E', () => {

@@ -27,9 +27,15 @@ export interface MultiplierMetrics extends ErrorStatistics {
   rank: number;
   /**
    * Smallest R whose float32 rank-R factorisation (see factorise) reproduces every entry of E to
-   * within 0.5, i.e. exactly after rounding; null when even R = 256 does not (float32 rounding).
+   * within 0.5, i.e. exactly after rounding each entry; null when even R = 256 does not.
    */
   exact_rank: number | null;
+  /**
+   * Smallest R whose factorisation is exact to float rounding (every entry within FLOAT_TOLERANCE):
+   * the rank the fast layers use. null when float32 factors cannot get there: such tables are
+   * simulated by direct lookup.
+   */
+  float_rank: number | null;
 }
 
 export interface Factorisation {
@@ -154,17 +160,30 @@ export function factorise(t: MultiplierTable, R: number): Factorisation {
   return { u, v, maxAbsResidual, relativeResidual };
 }
 
-function exactRank(svd: ErrorSvd): number | null {
-  if (maxAbs(svd.error) < 0.5) return 0;
+/**
+ * How close every entry of the float32 reconstruction must come to the integer error for the fast
+ * layers to use it. Rounding each entry (< 0.5, `exact_rank`) is not enough there: they sum K
+ * reconstructed products without rounding, so a 0.45 residual would add up over a receptive field.
+ * At the true rank the residual is float32 rounding of the factors, about 1e-3.
+ */
+export const FLOAT_TOLERANCE = 1 / 64;
+
+/** Smallest ranks reaching the rounding (0.5) and the float (FLOAT_TOLERANCE) criteria. */
+function exactRanks(svd: ErrorSvd): { exact: number | null; float: number | null } {
+  if (maxAbs(svd.error) === 0) return { exact: 0, float: 0 };
   const acc = new Float64Array(TABLE_SIZE);
+  let exact: number | null = null;
   for (let r = 0; r < 256; r++) {
     const [u, v] = term(svd, r);
-    if (accumulate(acc, u, v, svd.error) < 0.5) return r + 1;
+    const residual = accumulate(acc, u, v, svd.error);
+    if (exact === null && residual < 0.5) exact = r + 1;
+    if (residual < FLOAT_TOLERANCE) return { exact, float: r + 1 };
   }
-  return null;
+  return { exact, float: null };
 }
 
 export function multiplierMetrics(t: MultiplierTable): MultiplierMetrics {
   const svd = errorSvd(t);
-  return { ...errorStatistics(t), rank: numericalRank(svd.values), exact_rank: exactRank(svd) };
+  const ranks = exactRanks(svd);
+  return { ...errorStatistics(t), rank: numericalRank(svd.values), exact_rank: ranks.exact, float_rank: ranks.float };
 }
