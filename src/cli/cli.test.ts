@@ -38,3 +38,38 @@ describe('qos-studio command line', () => {
     await expect(cli('train', '--model', 'lenet', '--epochs', 'zero')).rejects.toMatchObject({ stderr: expect.stringContaining('epochs must be a positive whole number') });
   });
 });
+
+describe('qos-studio multipliers, lut-stats, evaluate', () => {
+  it('lists the built-in library with metrics, ranks and estimated power', async () => {
+    const rows = JSON.parse((await cli('multipliers')).stdout);
+    expect(rows.length).toBeGreaterThanOrEqual(28);
+    const exact = rows.find((r: { id: string }) => r.id === 'exact');
+    expect(exact).toMatchObject({ mae_pct: 0, wce_pct: 0, rank: 0, relative_power: 1, power_source: 'estimate' });
+    const maes = rows.map((r: { mae_pct: number }) => r.mae_pct).filter((m: number) => m > 0);
+    expect(Math.min(...maes)).toBeLessThan(0.002);
+    expect(Math.max(...maes)).toBeGreaterThan(3);
+    for (const key of ['mae_pct', 'wce_pct', 'mre_pct', 'ep_pct', 'mse', 'error_mean', 'error_std', 'rank', 'exact_rank', 'relative_power', 'power_formula']) {
+      expect(Object.keys(rows[1])).toContain(key);
+    }
+    const csv = (await cli('multipliers', '--format', 'csv')).stdout.trim().split(/\r?\n/);
+    expect(csv[0].split(',')).toEqual(expect.arrayContaining(['id', 'mae_pct', 'rank', 'relative_power']));
+    expect(csv).toHaveLength(rows.length + 1);
+  });
+
+  it('measures a table file, and names what is wrong with a bad one', async () => {
+    const stats = JSON.parse((await cli('lut-stats', '../shared/evoapprox/mul8u_1JFF.bin')).stdout);
+    expect(stats).toMatchObject({ mae_pct: 0, wce_pct: 0, mre_pct: 0, ep_pct: 0, mse: 0, error_mean: 0, error_std: 0, rank: 0 });
+    await expect(cli('lut-stats', 'package.json')).rejects.toMatchObject({ stderr: expect.stringContaining('is not a 256x256 table') });
+  });
+
+  it('evaluates a model on a multiplier, the fast path agreeing with the per-product reference', async () => {
+    const run = async (method: string) => JSON.parse((await cli('evaluate', '--model', 'lenet', '--multiplier', 'TM(2)', '--assign', 'fc3=exact', '--method', method, '--limit', '40')).stdout);
+    const [fast, reference] = await Promise.all([run('fast'), run('reference')]);
+    expect(fast.accuracy).toBe(reference.accuracy);
+    expect(fast.test_count).toBe(40);
+    expect(fast.layers.find((l: { name: string }) => l.name === 'fc3').multiplier).toBe('exact');
+    expect(fast.relative_energy).toBeGreaterThan(0.4);
+    expect(fast.relative_energy).toBeLessThan(0.6);
+    expect(Object.keys(fast)).toEqual(expect.arrayContaining(['accuracy', 'relative_energy', 'float_accuracy', 'quantised_accuracy']));
+  });
+});

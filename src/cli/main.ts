@@ -4,11 +4,20 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../engine/backend/node';
 import { loadDigitsFromDisk } from '../engine/data/digits-node';
-import { loadModelFromPath, readZooManifest } from '../engine/models/io-node';
+import { loadModelFromPath, loadShippedModel, readZooManifest } from '../engine/models/io-node';
 import { checkFitsData } from '../engine/models/io';
 import { ZOO, zooEntry } from '../engine/models/zoo';
 import { trainOnDigits } from '../engine/train/from-scratch';
 import { saveModelToDir } from '../engine/models/io-node';
+import { builtinCatalogue, findMultiplier, simMultiplier, type CatalogueEntry } from '../engine/approx/catalogue';
+import { loadMultiplierFiles } from '../engine/approx/catalogue-node';
+import { multiplierMetrics } from '../engine/approx/metrics';
+import { ApproxSimulation, type LayerMode, type Method } from '../engine/approx/simulate';
+import { sliceDigits } from '../engine/data/digits';
+import { disposeBatchable, modelInputShape, sliceToTensors } from '../engine/data/tensors';
+import { describeLayers } from '../engine/models/macs';
+import { toCsv } from '../engine/util/csv';
+import type { MultiplierDtype } from '../engine/approx/import';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -79,6 +88,146 @@ program
     });
     model.dispose();
     tf.disposeVariables();
+  });
+
+const DTYPES = ['uint16', 'int16', 'uint32', 'int32'];
+const dtypeOption = (v: string) => {
+  if (!DTYPES.includes(v)) throw new InvalidArgumentError(`dtype must be one of ${DTYPES.join(', ')}`);
+  return v as MultiplierDtype;
+};
+
+const metricsRow = (entry: CatalogueEntry) => {
+  const m = multiplierMetrics(entry.table);
+  return {
+    id: entry.id,
+    name: entry.name,
+    signed: entry.table.signed,
+    mae_pct: m.mae_pct,
+    wce_pct: m.wce_pct,
+    mre_pct: m.mre_pct,
+    ep_pct: m.ep_pct,
+    mse: m.mse,
+    error_mean: m.error_mean,
+    error_std: m.error_std,
+    rank: m.rank,
+    exact_rank: m.exact_rank,
+    float_rank: m.float_rank,
+    relative_power: entry.power.relative,
+    power_source: entry.power.source,
+    ...(entry.power.formula ? { power_formula: entry.power.formula } : {}),
+  };
+};
+
+program
+  .command('multipliers')
+  .description('the built-in multiplier library with error metrics, ranks and (estimated) relative power')
+  .option('--format <format>', 'json or csv', 'json')
+  .action((opts: { format: string }) => {
+    const rows = builtinCatalogue().map(metricsRow);
+    if (opts.format === 'csv') {
+      const keys = Object.keys(rows[0]).filter((k) => k !== 'power_formula');
+      process.stdout.write(toCsv(rows, keys.map((key) => ({ key, label: key }))));
+    } else if (opts.format === 'json') {
+      print(rows);
+    } else {
+      throw new Error(`format must be json or csv, got ${opts.format}`);
+    }
+  });
+
+program
+  .command('lut-stats')
+  .description('error metrics of one multiplier table file (TFApprox/EvoApprox .bin)')
+  .argument('<file>', '65,536 little-endian values, first operand major')
+  .option('--dtype <dtype>', `value type: ${DTYPES.join(', ')} (default: from the file size)`, dtypeOption)
+  .action((file: string, opts: { dtype?: MultiplierDtype }) => {
+    const [entry] = loadMultiplierFiles(file, opts.dtype);
+    print(metricsRow(entry));
+  });
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+program
+  .command('evaluate')
+  .description('test accuracy and relative multiplication energy with approximate multipliers (8-bit, bit-faithful)')
+  .requiredOption('--model <name|path>', 'zoo model or path to a model.json')
+  .option('--multiplier <name|file>', 'one multiplier for every layer: a built-in id or name, or a .bin table')
+  .option('--assign <layer=mult>', 'a multiplier for one layer (repeatable; overrides --multiplier)', collect, [])
+  .option('--method <method>', 'fast (factorised, or direct lookup for high-rank tables), lookup or reference', 'fast')
+  .option('--limit <n>', 'evaluate on the first n test digits only', int('limit'))
+  .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number }) => {
+    if (!['fast', 'lookup', 'reference'].includes(opts.method)) throw new Error(`method must be fast, lookup or reference, got ${opts.method}`);
+    const backend = await initNodeBackend(program.opts().backend);
+    const digits = await loadDigitsFromDisk();
+    const model = opts.model.endsWith('.json') ? await loadModelFromPath(opts.model) : await loadShippedModel(opts.model);
+    const builtins = builtinCatalogue();
+    const resolve = (key: string): CatalogueEntry => (key.endsWith('.bin') ? loadMultiplierFiles(key)[0] : findMultiplier(builtins, key));
+    const shape = modelInputShape(model);
+    const calibration = sliceToTensors(sliceDigits(digits, 'train', 512), shape);
+    const test = sliceToTensors(sliceDigits(digits, 'test', opts.limit), shape);
+    const sim = ApproxSimulation.calibrate(model, calibration.x);
+    const names = sim.multiplyLayers();
+    const chosen = new Map<string, CatalogueEntry>();
+    if (opts.multiplier) {
+      const entry = resolve(opts.multiplier);
+      for (const n of names) chosen.set(n, entry);
+    }
+    for (const a of opts.assign) {
+      const [layer, key] = a.split('=');
+      if (!layer || !key) throw new Error(`--assign takes LAYER=MULTIPLIER, got "${a}"`);
+      if (!names.includes(layer)) throw new Error(`no multiply layer "${layer}"; the model has ${names.join(', ')}`);
+      chosen.set(layer, resolve(key));
+    }
+    const prepared = new Map<string, ReturnType<typeof simMultiplier>>();
+    const modes: Record<string, LayerMode> = {};
+    for (const n of names) {
+      const entry = chosen.get(n);
+      if (!entry) {
+        modes[n] = { kind: 'exact' };
+        continue;
+      }
+      if (!prepared.has(entry.id)) prepared.set(entry.id, simMultiplier(entry));
+      modes[n] = { kind: 'approx', multiplier: prepared.get(entry.id)! };
+    }
+    const accuracyOf = (run: (x: tf.Tensor) => tf.Tensor) => {
+      let correct = 0;
+      for (let start = 0; start < test.count; start += 250) {
+        const size = Math.min(250, test.count - start);
+        correct += tf.tidy(() => {
+          const p = run(test.x.slice(start, size));
+          return tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), tf.argMax(test.y.slice(start, size), 1)), 'float32')).dataSync()[0];
+        });
+      }
+      return correct / test.count;
+    };
+    const started = performance.now();
+    const accuracy = accuracyOf((x) => sim.run(x, modes, opts.method as Method));
+    const seconds = (performance.now() - started) / 1000;
+    const floatAccuracy = accuracyOf((x) => model.predict(x) as tf.Tensor);
+    const exactModes = Object.fromEntries(names.map((n) => [n, { kind: 'exact' } as LayerMode]));
+    const quantisedAccuracy = accuracyOf((x) => sim.run(x, exactModes));
+    const macs = new Map(describeLayers(model).map((l) => [l.name, l.macs]));
+    const total = names.reduce((s, n) => s + (macs.get(n) ?? 0), 0);
+    const layers = names.map((n) => {
+      const entry = chosen.get(n);
+      return { name: n, macs: macs.get(n) ?? 0, multiplier: entry?.id ?? 'exact', relative_power: entry ? entry.power.relative : 1 };
+    });
+    const known = layers.every((l) => l.relative_power !== null);
+    print({
+      model: opts.model,
+      backend,
+      method: opts.method,
+      test_count: test.count,
+      float_accuracy: floatAccuracy,
+      quantised_accuracy: quantisedAccuracy,
+      accuracy,
+      relative_energy: known ? layers.reduce((s, l) => s + (l.macs / total) * l.relative_power!, 0) : null,
+      seconds: Math.round(seconds * 10) / 10,
+      layers,
+    });
+    sim.dispose();
+    disposeBatchable(calibration);
+    disposeBatchable(test);
+    model.dispose();
   });
 
 program.parseAsync(process.argv).catch((e: Error) => {

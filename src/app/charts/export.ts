@@ -2,12 +2,12 @@
  * Figure export helpers: turn a live recharts chart into a standalone SVG, a
  * PNG, or CSV, and hand the result to the browser as a download.
  *
- * Pure DOM code (no React, no tfjs). `toCsv` lives in ./csv so that it can be
+ * Pure DOM code (no React, no tfjs). `toCsv` lives in engine/util/csv so that it can be
  * tested without a DOM; it is re-exported here for convenience.
  */
 
-export { toCsv, csvField } from './csv';
-export type { CsvColumn, CsvRow, CsvCell } from './csv';
+export { toCsv, csvField } from '../../engine/util/csv';
+export type { CsvColumn, CsvRow, CsvCell } from '../../engine/util/csv';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const XLINK_NS = 'http://www.w3.org/1999/xlink';

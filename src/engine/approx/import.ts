@@ -146,11 +146,11 @@ export interface ImportedMultiplier {
 }
 
 /** Parses table files and attaches the metrics CSV's row of the same name, when a CSV is given. */
-export function importMultipliers(files: { name: string; bytes: Uint8Array }[], metricsCsv?: string): ImportedMultiplier[] {
+export function importMultipliers(files: { name: string; bytes: Uint8Array }[], metricsCsv?: string, dtype?: MultiplierDtype): ImportedMultiplier[] {
   const metrics = metricsCsv === undefined ? new Map<string, PublishedMetrics>() : parseMetricsCsv(metricsCsv);
   const referenceMw = metrics.get(EVOAPPROX_EXACT)?.power_mw;
   return files.map(({ name: fileName, bytes }) => {
-    const table = parseMultiplierFile(fileName, bytes);
+    const table = parseMultiplierFile(fileName, bytes, dtype);
     const row = metrics.get(table.name) ?? null;
     let power: ImportedPower | null = null;
     if (row) {
