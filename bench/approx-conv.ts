@@ -1,6 +1,7 @@
 // Times one approximate convolution the size of a LeNet layer on 256 digits: float, quantised-exact,
 // factorised at several ranks, and direct lookup, in one run, as ratios to float.
 import * as tf from '@tensorflow/tfjs';
+import { median } from './timing';
 import { initNodeBackend } from '../src/engine/backend/node';
 import { disposeKernel, fastConv, prepareKernel } from '../src/engine/approx/fast';
 import { lookupConv, prepareLookup } from '../src/engine/approx/lookup';
@@ -18,23 +19,15 @@ const act = { scale: 1 / 255, zeroPoint: 0 };
 const { codes: wCodes, q } = quantiseWeights(wf.dataSync() as Float32Array, O, true);
 const kernelShape: [number, number, number, number] = [3, 3, C, O];
 
-async function time(f: () => tf.Tensor | Promise<unknown>, runs = 3): Promise<number> {
-  const once = async () => {
+/** Median time of f, waiting for a returned tensor's data and freeing it. */
+const time = (f: () => tf.Tensor | Promise<unknown>, runs = 3) =>
+  median(runs, async () => {
     const r = await f();
     if (r instanceof tf.Tensor) {
       await r.data();
       r.dispose();
     }
-  };
-  await once();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await once();
-    times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
-}
+  });
 
 const float = await time(() => tf.conv2d(xf, wf, 1, 'same'));
 const results: Record<string, number> = { float_ms: float };

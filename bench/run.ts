@@ -1,22 +1,12 @@
 // npm run bench: speed of the zoo models in Node, printed as JSON. Ratios compare runs made in this
 // same process, since absolute times on a shared machine say little.
 import * as tf from '@tensorflow/tfjs';
+import { median } from './timing';
 import { initNodeBackend } from '../src/engine/backend/node';
 import { loadDigitsFromDisk } from '../src/engine/data/digits-node';
 import { sliceDigits } from '../src/engine/data/digits';
 import { disposeBatchable, modelInputShape, sliceToTensors } from '../src/engine/data/tensors';
 import { loadShippedModel, readZooManifest } from '../src/engine/models/io-node';
-
-async function median(runs: number, f: () => Promise<void>): Promise<number> {
-  await f();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await f();
-    times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
-}
 
 async function measure(name: string, batch: number) {
   const digits = await loadDigitsFromDisk();
