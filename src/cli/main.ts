@@ -1,6 +1,6 @@
 // qos-studio: batch runs and reproducible figures from the same engine the studio runs in workers.
 // Every command prints JSON on stdout (a contract: field names stay); progress goes to stderr.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../engine/backend/node';
 import { loadDigitsFromDisk } from '../engine/data/digits-node';
@@ -34,7 +34,7 @@ const print = (value: unknown) => process.stdout.write(JSON.stringify(value, nul
 
 const program = new Command('qos-studio')
   .description('Accuracy/energy trade-offs of neural networks on small devices: the engine of QoS Studio on the command line')
-  .option('--backend <name>', 'tfjs backend: wasm or cpu', 'wasm')
+  .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu']).default('wasm'))
   .showHelpAfterError();
 
 program
