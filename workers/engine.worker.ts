@@ -3,7 +3,8 @@ import * as Comlink from 'comlink';
 import { createStore, del, get, keys, set } from 'idb-keyval';
 import { chooseBackend, type BackendChoice, type BackendRequest } from '../src/engine/backend/select';
 import { registerWasmTrainingGradients } from '../src/engine/backend/wasm-gradients';
-import { Session, type ModelSource, type TrainRequest } from '../src/engine/session';
+import { Session, type KeyValueStore, type ModelSource, type TrainRequest } from '../src/engine/session';
+import { MultiplierCatalogue } from '../src/engine/approx/catalogue-store';
 import type { NamedBytes } from '../src/engine/models/io';
 import type { TrainProgress } from '../src/engine/train/train';
 import { configureWasm } from './wasm-paths';
@@ -11,6 +12,13 @@ import { configureWasm } from './wasm-paths';
 const idb = createStore('qos-studio', 'models');
 // The page says where the shipped files are: a relative base resolves against the page, not this worker.
 let baseUrl = self.location.href;
+const storage: KeyValueStore = {
+  get: (key) => get(key, idb),
+  set: (key, value) => set(key, value, idb),
+  del: (key) => del(key, idb),
+  keys: async () => (await keys(idb)).map(String),
+};
+const multipliers = new MultiplierCatalogue(storage);
 const session = new Session({
   get baseUrl() {
     return baseUrl;
@@ -28,12 +36,7 @@ const session = new Session({
       await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>));
     },
   },
-  storage: {
-    get: (key) => get(key, idb),
-    set: (key, value) => set(key, value, idb),
-    del: (key) => del(key, idb),
-    keys: async () => (await keys(idb)).map(String),
-  },
+  storage,
 });
 
 let backend: Promise<BackendChoice> | null = null;
@@ -60,6 +63,13 @@ const api = {
   listUserModels: () => session.listUserModels(),
   deleteUserModel: (id: string) => session.deleteUserModel(id),
   memory: () => session.memory(),
+  multipliers: (onProgress?: (done: number, total: number) => void) => multipliers.list(onProgress),
+  importMultipliers: (files: NamedBytes[]) => multipliers.import(files),
+  removeMultiplier: (id: string) => multipliers.remove(id),
+  multiplierErrorTable: async (id: string) => {
+    const table = await multipliers.errorTable(id);
+    return Comlink.transfer(table, [table.buffer]);
+  },
 };
 
 export type EngineApi = typeof api;
