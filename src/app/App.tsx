@@ -6,15 +6,16 @@ import { StatusBar } from './components/StatusBar';
 import { ModelView } from './views/ModelView';
 import { TrainView } from './views/TrainView';
 import { SettingsView } from './views/SettingsView';
+import { MultipliersView } from './views/MultipliersView';
 
-const LABELS: Record<View, string> = { model: 'Model', train: 'Train', settings: 'Settings' };
+const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', settings: 'Settings' };
 
 export function App() {
   const theme = useTheme();
   const view = useStudio((s) => s.settings.view);
   const set = useStudio((s) => s.set);
 
-  // Alt+1…3 switch views from anywhere: presenters drive the studio from the keyboard.
+  // Alt+1…4 switch views from anywhere: presenters drive the studio from the keyboard.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey) return;
@@ -68,6 +69,7 @@ export function App() {
       <main id={`panel-${view}`} role="tabpanel" aria-labelledby={`tab-${view}`}>
         {view === 'model' && <ModelView />}
         {view === 'train' && <TrainView />}
+        {view === 'multipliers' && <MultipliersView />}
         {view === 'settings' && <SettingsView />}
       </main>
       <StatusBar />

@@ -18,6 +18,7 @@ import {
   YAxis,
 } from 'recharts';
 import { LivePlot } from './LivePlot';
+import { ScatterPlot } from './ScatterPlot';
 import { downloadBlob, figureToSvg, svgToPngBlob, toCsv } from './export';
 
 export interface Series {
@@ -32,10 +33,10 @@ export interface FigureProps {
   /** Stable id, used for data-testid="figure-<id>" and export file names. */
   id: string;
   title: string;
-  /** bar: one bar per x category; line: numeric or categorical x. */
-  kind: 'bar' | 'line';
+  /** bar: one bar per x category; line: numeric or categorical x; scatter: numeric x, points only. */
+  kind: 'bar' | 'line' | 'scatter';
   data: Array<Record<string, number | string | null>>;
-  x: { key: string; label: string; numeric?: boolean };
+  x: { key: string; label: string; numeric?: boolean; log?: boolean };
   /** percent: values are fractions (0..1) shown as percentages. */
   y: { label: string; domain?: [DomainEnd, DomainEnd]; percent?: boolean };
   /** One per plotted field; each gets a legend entry. */
@@ -46,6 +47,10 @@ export interface FigureProps {
   rightAxis?: { label: string; series: string[]; domain?: [DomainEnd, DomainEnd] };
   /** Data is streaming in: draw with the light live plot instead of the full chart (line charts). */
   live?: boolean;
+  /** Scatter only: the row field that names a point, the selected one, and what a click selects. */
+  pointLabel?: string;
+  selected?: string | null;
+  onSelect?: (label: string) => void;
 }
 
 /** Most points a line chart draws; longer data is downsampled evenly. */
@@ -102,7 +107,7 @@ type ExportKind = 'SVG' | 'PNG' | 'CSV';
  * when its props change (callers keep series/axis objects stable).
  */
 export const Figure = memo(function Figure(props: FigureProps) {
-  const { id, title, kind, data, x, y, series, height = 260, rightAxis, live = false } = props;
+  const { id, title, kind, data, x, y, series, height = 260, rightAxis, live = false, pointLabel, selected, onSelect } = props;
   const chartRef = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState('');
 
@@ -253,7 +258,9 @@ export const Figure = memo(function Figure(props: FigureProps) {
         ))}
       </div>
       <div ref={chartRef} className="figure-chart" style={{ gridColumn: '1 / -1', minWidth: 0, color: CHART_COLORS.fg }}>
-        {live && kind === 'line' ? (
+        {kind === 'scatter' ? (
+          <ScatterPlot data={data} xKey={x.key} xLabel={x.label} xLog={x.log} yLabel={y.label} series={series} height={height} labelKey={pointLabel} selected={selected} onSelect={onSelect} />
+        ) : live && kind === 'line' ? (
           <LivePlot data={plotted} xKey={x.key} xLabel={x.label} yLabel={y.label} percent={y.percent} yDomain={y.domain} right={rightAxis} series={series} height={height} />
         ) : (
         <ResponsiveContainer width="100%" height={height}>

@@ -2,7 +2,7 @@
 // hash) and migration between versions of the stored state.
 import { z } from 'zod';
 
-export const VIEWS = ['model', 'train', 'settings'] as const;
+export const VIEWS = ['model', 'train', 'multipliers', 'settings'] as const;
 export type View = (typeof VIEWS)[number];
 export const BACKENDS = ['auto', 'webgl', 'wasm', 'cpu'] as const;
 export const THEMES = ['system', 'light', 'dark'] as const;

@@ -8,6 +8,7 @@ import type { ZooModel } from '../../engine/models/zoo-manifest';
 import type { Evaluation } from '../../engine/train/evaluate';
 import type { EpochRecord, TrainProgress, TrainResult } from '../../engine/train/train';
 import type { NamedBytes } from '../../engine/models/io';
+import type { MultiplierSummary } from '../../engine/approx/catalogue-store';
 import { Comlink, startEngineWorker, type EngineHandle } from '../engine-client';
 import { DEFAULT_SETTINGS, migrateSettings, STATE_VERSION, type Settings } from './settings';
 
@@ -48,6 +49,7 @@ export interface StudioState {
   importError: string | null;
   importNotice: string | null;
   training: TrainingState;
+  multipliers: MultipliersState;
 
   set<K extends keyof Settings>(key: K, value: Settings[K]): void;
   applySettings(partial: Partial<Settings>): void;
@@ -59,7 +61,27 @@ export interface StudioState {
   startTraining(): Promise<void>;
   cancelTraining(): Promise<void>;
   resetStudio(): void;
+  loadMultipliers(): Promise<void>;
+  selectMultiplier(id: string | null): Promise<void>;
+  importMultiplierFiles(files: NamedBytes[]): Promise<void>;
+  removeMultiplier(id: string): Promise<void>;
 }
+
+export interface MultipliersState {
+  status: 'idle' | 'loading' | 'ready' | 'error';
+  list: MultiplierSummary[];
+  progress: { done: number; total: number } | null;
+  error: string | null;
+  selected: string | null;
+  errorTable: Int32Array | null;
+  importing: boolean;
+  importError: string | null;
+  importNotice: string | null;
+}
+
+const IDLE_MULTIPLIERS: MultipliersState = {
+  status: 'idle', list: [], progress: null, error: null, selected: null, errorTable: null, importing: false, importError: null, importNotice: null,
+};
 
 const IDLE_TRAINING: TrainingState = {
   running: false, cancelling: false, progress: null, points: [], epochs: [], result: null, error: null, cancelRequestedAt: null, stoppedAfterMs: null,
@@ -96,6 +118,7 @@ export const useStudio = create<StudioState>()(
       importError: null,
       importNotice: null,
       training: IDLE_TRAINING,
+      multipliers: IDLE_MULTIPLIERS,
 
       set(key, value) {
         const before = getState().settings;
@@ -115,7 +138,7 @@ export const useStudio = create<StudioState>()(
         engine?.terminate();
         const handle = startEngineWorker();
         engine = handle;
-        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING });
+        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING, multipliers: IDLE_MULTIPLIERS });
         engineReady = (async () => {
           const choice = await handle.api.init(getState().settings.backend, new URL(import.meta.env.BASE_URL, window.location.href).href);
           if (engine !== handle) throw new Error('superseded');
@@ -238,6 +261,55 @@ export const useStudio = create<StudioState>()(
         const { api } = await requireEngine();
         setState({ training: { ...getState().training, cancelling: true, cancelRequestedAt: performance.now() } });
         await api.cancelTraining();
+      },
+
+      async loadMultipliers() {
+        const { api } = await requireEngine();
+        const m = () => getState().multipliers;
+        if (m().status === 'loading' || m().status === 'ready') return;
+        setState({ multipliers: { ...m(), status: 'loading', error: null } });
+        try {
+          const list = await api.multipliers(Comlink.proxy((done: number, total: number) => setState({ multipliers: { ...m(), progress: { done, total } } })));
+          setState({ multipliers: { ...m(), status: 'ready', list, progress: null } });
+        } catch (e) {
+          setState({ multipliers: { ...m(), status: 'error', error: message(e) } });
+        }
+      },
+
+      async selectMultiplier(id) {
+        const { api } = await requireEngine();
+        setState({ multipliers: { ...getState().multipliers, selected: id, errorTable: null } });
+        if (!id) return;
+        const table = await api.multiplierErrorTable(id);
+        if (getState().multipliers.selected === id) setState({ multipliers: { ...getState().multipliers, errorTable: table } });
+      },
+
+      async importMultiplierFiles(files) {
+        const { api } = await requireEngine();
+        const m = () => getState().multipliers;
+        setState({ multipliers: { ...m(), importing: true, importError: null, importNotice: null } });
+        try {
+          const added = await api.importMultipliers(Comlink.transfer(files, files.map((f) => f.bytes)));
+          const ids = new Set(added.map((a) => a.id));
+          setState({
+            multipliers: {
+              ...m(),
+              importing: false,
+              list: [...m().list.filter((x) => !ids.has(x.id)), ...added],
+              importNotice: `Imported ${added.map((a) => a.name).join(', ')}.`,
+            },
+          });
+          await getState().selectMultiplier(added[0].id);
+        } catch (e) {
+          setState({ multipliers: { ...m(), importing: false, importError: message(e) } });
+        }
+      },
+
+      async removeMultiplier(id) {
+        const { api } = await requireEngine();
+        await api.removeMultiplier(id);
+        const m = getState().multipliers;
+        setState({ multipliers: { ...m, list: m.list.filter((x) => x.id !== id), selected: m.selected === id ? null : m.selected, errorTable: m.selected === id ? null : m.errorTable } });
       },
 
       resetStudio() {

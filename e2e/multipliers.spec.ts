@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { openStudio } from './helpers';
+
+const evo = (name: string, mimeType = 'application/octet-stream') => ({ name, mimeType, buffer: readFileSync(`../shared/evoapprox/${name}`) });
+
+test('the multiplier library: sortable table, power-error scatter, error heat map', async ({ page }) => {
+  await openStudio(page, '#view=multipliers');
+  const rows = page.getByTestId('multiplier-row');
+  await expect.poll(() => rows.count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(28);
+  await expect(rows.first()).toHaveAttribute('data-id', 'exact');
+
+  // Sorting by MAE, descending, puts the coarsest design first.
+  await page.getByRole('button', { name: /^MAE %/ }).click();
+  const firstMae = Number(await rows.first().locator('td').first().textContent());
+  expect(firstMae).toBeGreaterThan(3);
+
+  // Every design but the exact one (zero error has no place on a log axis) is a point.
+  await expect(page.getByTestId('figure-multipliers-power-error').locator('circle.scatter-point')).toHaveCount((await rows.count()) - 1);
+  await page.getByRole('button', { name: 'TM(2)', exact: true }).click();
+  const detail = page.getByTestId('multiplier-detail');
+  await expect(detail).toContainText('Rank of E');
+  await expect(detail).toContainText('estimate');
+  // The heat map is drawn: truncation only ever lowers the product, so pixels are blue or white.
+  const colours = await page.getByTestId('error-heatmap').evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, 256, 256).data;
+    let blue = 0;
+    let red = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 2] > d[i] + 20) blue++;
+      if (d[i] > d[i + 2] + 20) red++;
+    }
+    return { blue, red };
+  });
+  expect(colours.blue).toBeGreaterThan(10_000);
+  expect(colours.red).toBe(0);
+});
+
+test('importing EvoApprox tables with their metrics file, and refusing a bad table', async ({ page }) => {
+  await openStudio(page, '#view=multipliers');
+  await expect.poll(() => page.getByTestId('multiplier-row').count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(28);
+  const input = page.getByTestId('multiplier-files');
+
+  await input.setInputFiles([{ name: 'broken.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1234) }]);
+  await expect(page.getByTestId('multiplier-import-error')).toContainText('broken.bin: 1234 bytes is not a 256x256 table');
+
+  await input.setInputFiles([evo('mul8u_2AC.bin'), evo('mul8u_1JFF.bin'), evo('metrics.csv', 'text/csv')]);
+  const row = page.locator('[data-testid=multiplier-row][data-id="imported:mul8u_2AC"]');
+  await expect(row).toBeVisible({ timeout: 60_000 });
+  await expect(row).toContainText('published');
+  await expect(page.getByTestId('multiplier-detail')).toContainText('mul8u');
+
+  await page.reload();
+  await expect(page.locator('[data-testid=multiplier-row][data-id="imported:mul8u_2AC"]')).toBeVisible({ timeout: 60_000 });
+});
