@@ -3,8 +3,7 @@ import * as Comlink from 'comlink';
 import { createStore, del, get, keys, set } from 'idb-keyval';
 import { chooseBackend, type BackendChoice, type BackendRequest } from '../src/engine/backend/select';
 import { registerWasmTrainingGradients } from '../src/engine/backend/wasm-gradients';
-import { Session, type KeyValueStore, type ModelSource, type TrainRequest } from '../src/engine/session';
-import { MultiplierCatalogue } from '../src/engine/approx/catalogue-store';
+import { Session, type Assignment, type KeyValueStore, type ModelSource, type TrainRequest } from '../src/engine/session';
 import type { NamedBytes } from '../src/engine/models/io';
 import type { TrainProgress } from '../src/engine/train/train';
 import { configureWasm } from './wasm-paths';
@@ -18,7 +17,6 @@ const storage: KeyValueStore = {
   del: (key) => del(key, idb),
   keys: async () => (await keys(idb)).map(String),
 };
-const multipliers = new MultiplierCatalogue(storage);
 const session = new Session({
   get baseUrl() {
     return baseUrl;
@@ -63,11 +61,14 @@ const api = {
   listUserModels: () => session.listUserModels(),
   deleteUserModel: (id: string) => session.deleteUserModel(id),
   memory: () => session.memory(),
-  multipliers: (onProgress?: (done: number, total: number) => void) => multipliers.list(onProgress),
-  importMultipliers: (files: NamedBytes[]) => multipliers.import(files),
-  removeMultiplier: (id: string) => multipliers.remove(id),
+  multipliers: (onProgress?: (done: number, total: number) => void) => session.multipliers.list(onProgress),
+  importMultipliers: (files: NamedBytes[]) => session.multipliers.import(files),
+  removeMultiplier: (id: string) => session.multipliers.remove(id),
+  evaluateApprox: (assignment: Assignment, onProgress?: (done: number, total: number) => void) => session.evaluateApprox(assignment, 'fast', onProgress),
+  retrainApprox: (assignment: Assignment, request: TrainRequest, onProgress?: (p: { step: number; totalSteps: number; loss: number }) => void) =>
+    session.retrainApprox(assignment, request, onProgress),
   multiplierErrorTable: async (id: string) => {
-    const table = await multipliers.errorTable(id);
+    const table = await session.multipliers.errorTable(id);
     return Comlink.transfer(table, [table.buffer]);
   },
 };

@@ -94,6 +94,33 @@ describe('Session', () => {
     expect((await again.evaluate()).accuracy).toBe(trained.accuracy);
   });
 
+  it('evaluates multipliers per layer, retrains through them, and leaks nothing', async () => {
+    const session = new Session(fileHost());
+    const summary = await session.open({ kind: 'zoo', name: 'lenet' });
+    const all = (id: string) => Object.fromEntries(['conv1', 'conv2', 'fc1', 'fc2', 'fc3'].map((n) => [n, id]));
+    const exact = await session.evaluateApprox({});
+    expect(exact.relativeEnergy).toBeCloseTo(1, 9);
+    expect(exact.accuracy).toBe(exact.quantisedAccuracy);
+    expect(Math.abs(exact.floatAccuracy - exact.quantisedAccuracy)).toBeLessThanOrEqual(0.01);
+    const coarse = await session.evaluateApprox(all('tm-2'));
+    const tensors = session.memory().numTensors;
+    await session.evaluateApprox(all('tm-2'));
+    expect(session.memory().numTensors).toBe(tensors);
+    expect(coarse.relativeEnergy).toBeCloseTo(0.4733, 3);
+    expect(coarse.layers.map((l) => l.share).reduce((a, b) => a + b)).toBeCloseTo(1, 6);
+    expect(coarse.accuracy).toBeLessThan(coarse.quantisedAccuracy - 0.05);
+    // Only the first layer approximate: energy falls by its share of the multiplications.
+    const first = await session.evaluateApprox({ conv1: 'tm-2' });
+    const conv1Share = summary.layers.find((l) => l.name === 'conv1')!.macs / summary.macs;
+    expect(first.relativeEnergy).toBeCloseTo(1 - conv1Share * (1 - 0.4733), 3);
+    await session.retrainApprox(all('tm-2'), { epochs: 1, batchSize: 64, learningRate: 1e-3, trainLimit: 512 });
+    const retrained = await session.evaluateApprox(all('tm-2'));
+    expect(retrained.accuracy).toBeGreaterThan(coarse.accuracy + 0.03);
+    await session.evaluateApprox(all('tm-2'));
+    // The same kernels are cached again (re-made from the retrained weights): nothing else stays.
+    expect(session.memory().numTensors).toBe(tensors);
+  });
+
   for (const bad of invalidUploads) {
     it(`rejects an upload with ${bad.name}, naming the problem and changing nothing`, async () => {
       const host = fileHost();

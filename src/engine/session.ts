@@ -8,6 +8,11 @@ import { describeLayers, totalMacs, type LayerInfo } from './models/macs';
 import { zooManifestSchema, type ZooModel } from './models/zoo-manifest';
 import { evaluate, type Evaluation } from './train/evaluate';
 import { train, validateTrainOptions, type TrainProgress, type TrainResult } from './train/train';
+import { ApproxSimulation, type LayerMode, type Method, type SimMultiplier } from './approx/simulate';
+import { MultiplierCatalogue } from './approx/catalogue-store';
+import { simMultiplier } from './approx/catalogue';
+import { retrainApproximate } from './approx/retrain';
+import { yieldToEventLoop } from './util/yield';
 
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>;
@@ -65,6 +70,28 @@ export interface SampleBatch {
   confidences: number[];
 }
 
+export interface ApproxLayerResult {
+  name: string;
+  macs: number;
+  share: number;
+  multiplier: string;
+  relativePower: number | null;
+}
+
+export interface ApproxEvaluation {
+  accuracy: number;
+  quantisedAccuracy: number;
+  floatAccuracy: number;
+  /** Σ_l (ops_l/ops)·P_l/P_exact over the multiply layers; null when a multiplier's power is unknown. */
+  relativeEnergy: number | null;
+  layers: ApproxLayerResult[];
+  count: number;
+  ms: number;
+}
+
+/** Multiplier id per multiply layer; layers left out use the exact multiplier. */
+export type Assignment = Record<string, string>;
+
 export interface TrainRequest {
   epochs: number;
   batchSize: number;
@@ -91,9 +118,14 @@ export class Session {
   private testSet: { key: string; data: Batchable } | null = null;
   private training = false;
   private openTicket = 0;
+  private simulation: ApproxSimulation | null = null;
+  private readonly prepared = new Map<string, SimMultiplier>();
+  readonly multipliers: MultiplierCatalogue;
   private stopRequested = false;
 
-  constructor(private readonly host: SessionHost) {}
+  constructor(private readonly host: SessionHost) {
+    this.multipliers = new MultiplierCatalogue(host.storage);
+  }
 
   private url(path: string): string {
     return new URL(path, this.host.baseUrl).href;
@@ -150,6 +182,7 @@ export class Session {
   }
 
   private install(model: tf.LayersModel, source: ModelSource, meta: Pick<ModelSummary, 'name' | 'title' | 'description' | 'shippedAccuracy'>): ModelSummary {
+    this.dropSimulation();
     this.model?.dispose();
     this.model = model;
     const layers = describeLayers(model);
@@ -216,6 +249,103 @@ export class Session {
       return await train(model, trainSet, await this.testData(), { ...request, onProgress, shouldStop: () => this.stopRequested });
     } finally {
       disposeBatchable(trainSet);
+      this.training = false;
+      // The weights moved: the 8-bit copy is re-made from them when next needed.
+      this.dropSimulation();
+    }
+  }
+
+  private dropSimulation(): void {
+    this.simulation?.dispose();
+    this.simulation = null;
+  }
+
+  /** The open model in 8-bit, calibrated on the first 512 training digits; built on first use. */
+  private async approxSimulation(): Promise<ApproxSimulation> {
+    if (!this.simulation) {
+      const model = this.requireModel();
+      const digits = await this.digits();
+      const calibration = sliceToTensors(sliceDigits(digits, 'train', 512), modelInputShape(model), digits.manifest.classes.length);
+      try {
+        this.simulation = ApproxSimulation.calibrate(model, calibration.x);
+      } finally {
+        disposeBatchable(calibration);
+      }
+    }
+    return this.simulation;
+  }
+
+  private async modesFor(sim: ApproxSimulation, assignment: Assignment): Promise<{ modes: Record<string, LayerMode>; layers: ApproxLayerResult[]; relativeEnergy: number | null }> {
+    const macs = new Map(this.summary!.layers.map((l) => [l.name, l.macs]));
+    const names = sim.multiplyLayers();
+    const total = names.reduce((s, n) => s + (macs.get(n) ?? 0), 0);
+    const modes: Record<string, LayerMode> = {};
+    const layers: ApproxLayerResult[] = [];
+    for (const name of names) {
+      const id = assignment[name] ?? 'exact';
+      const entry = await this.multipliers.entry(id);
+      if (!this.prepared.has(id)) this.prepared.set(id, simMultiplier(entry));
+      modes[name] = id === 'exact' ? { kind: 'exact' } : { kind: 'approx', multiplier: this.prepared.get(id)! };
+      const m = macs.get(name) ?? 0;
+      layers.push({ name, macs: m, share: total ? m / total : 0, multiplier: id, relativePower: entry.power.relative });
+    }
+    const known = layers.every((l) => l.relativePower !== null);
+    return { modes, layers, relativeEnergy: known ? layers.reduce((s, l) => s + l.share * l.relativePower!, 0) : null };
+  }
+
+  /** Test accuracy with the given multipliers per layer (bit-faithful), against quantised-exact and float. */
+  async evaluateApprox(assignment: Assignment, method: Method = 'fast', onProgress?: (done: number, total: number) => void): Promise<ApproxEvaluation> {
+    this.assertIdle();
+    const started = performance.now();
+    const sim = await this.approxSimulation();
+    const { modes, layers, relativeEnergy } = await this.modesFor(sim, assignment);
+    const exact = Object.fromEntries(sim.multiplyLayers().map((n) => [n, { kind: 'exact' } as LayerMode]));
+    const test = await this.testData();
+    const count = { approx: 0, exact: 0, float: 0 };
+    const batch = 250;
+    for (let start = 0; start < test.count; start += batch) {
+      const size = Math.min(batch, test.count - start);
+      const hits = tf.tidy(() => {
+        const x = test.x.slice(start, size);
+        const labels = tf.argMax(test.y.slice(start, size), 1);
+        const correct = (p: tf.Tensor) => tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), labels), 'float32'));
+        return tf.stack([correct(sim.run(x, modes, method)), correct(sim.run(x, exact)), correct(this.model!.predict(x) as tf.Tensor)]);
+      });
+      const [a, e, f] = await hits.data();
+      hits.dispose();
+      count.approx += a;
+      count.exact += e;
+      count.float += f;
+      onProgress?.(start + size, test.count);
+      await yieldToEventLoop();
+    }
+    return {
+      accuracy: count.approx / test.count,
+      quantisedAccuracy: count.exact / test.count,
+      floatAccuracy: count.float / test.count,
+      relativeEnergy,
+      layers,
+      count: test.count,
+      ms: performance.now() - started,
+    };
+  }
+
+  /** Retrains through the assigned multipliers (straight-through); cancel with cancelTraining(). */
+  async retrainApprox(assignment: Assignment, request: TrainRequest, onProgress?: (p: { step: number; totalSteps: number; loss: number }) => void): Promise<{ stepsCompleted: number; cancelled: boolean }> {
+    validateTrainOptions(request);
+    this.assertIdle();
+    const model = this.requireModel();
+    const sim = await this.approxSimulation();
+    const { modes } = await this.modesFor(sim, assignment);
+    const digits = await this.digits();
+    this.training = true;
+    this.stopRequested = false;
+    const data = sliceToTensors(sliceDigits(digits, 'train', request.trainLimit), modelInputShape(model), digits.manifest.classes.length);
+    try {
+      const result = await retrainApproximate(sim, modes, data, { ...request, shouldStop: () => this.stopRequested, onProgress });
+      return { stepsCompleted: result.stepsCompleted, cancelled: result.cancelled };
+    } finally {
+      disposeBatchable(data);
       this.training = false;
     }
   }
