@@ -53,3 +53,27 @@ test('importing EvoApprox tables with their metrics file, and refusing a bad tab
   await page.reload();
   await expect(page.locator('[data-testid=multiplier-row][data-id="imported:mul8u_2AC"]')).toBeVisible({ timeout: 60_000 });
 });
+
+test('assigning multipliers to layers: evaluate, then retrain through them', async ({ page }) => {
+  await openStudio(page, '#view=multipliers&model=lenet&batch=64&lr=0.001');
+  const panel = page.getByTestId('assignment-panel');
+  await expect(panel).toBeVisible({ timeout: 60_000 });
+  await panel.getByLabel('Multiplier for all layers').selectOption({ label: 'TM(2)' });
+  await expect(panel.getByLabel('Multiplier for fc3')).toHaveValue('tm-2');
+  await panel.getByLabel('Multiplier for fc3').selectOption({ label: 'exact' });
+  await panel.getByRole('button', { name: 'Evaluate' }).click();
+  await expect(page.getByTestId('approx-energy')).toHaveText(/\d+\.\d %/, { timeout: 60_000 });
+  const energy = Number((await page.getByTestId('approx-energy').textContent())!.replace(' %', ''));
+  // fc3 (0.2 % of the multiplications) stays exact; the rest run at 47.3 % power.
+  expect(energy).toBeGreaterThan(47.3);
+  expect(energy).toBeLessThan(48.5);
+  const before = Number((await page.getByTestId('approx-accuracy').textContent())!.replace(' %', ''));
+
+  await panel.getByLabel('Retrain epochs').fill('1');
+  await panel.getByRole('button', { name: 'Retrain through these multipliers' }).click();
+  await expect(page.getByTestId('assignment-status')).toContainText('Retraining: step', { timeout: 30_000 });
+  await expect(panel.getByRole('button', { name: 'Evaluate' })).toBeEnabled({ timeout: 180_000 });
+  await expect(page.getByTestId('approx-accuracy')).toHaveText(/\d+\.\d+ %/, { timeout: 60_000 });
+  const after = Number((await page.getByTestId('approx-accuracy').textContent())!.replace(' %', ''));
+  expect(after).toBeGreaterThan(before + 3);
+});

@@ -3,7 +3,7 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import type { BackendChoice } from '../../engine/backend/select';
-import type { ModelSource, ModelSummary, SampleBatch, UserModelMeta } from '../../engine/session';
+import type { ApproxEvaluation, Assignment, ModelSource, ModelSummary, SampleBatch, UserModelMeta } from '../../engine/session';
 import type { ZooModel } from '../../engine/models/zoo-manifest';
 import type { Evaluation } from '../../engine/train/evaluate';
 import type { EpochRecord, TrainProgress, TrainResult } from '../../engine/train/train';
@@ -50,6 +50,7 @@ export interface StudioState {
   importNotice: string | null;
   training: TrainingState;
   multipliers: MultipliersState;
+  approx: ApproxState;
 
   set<K extends keyof Settings>(key: K, value: Settings[K]): void;
   applySettings(partial: Partial<Settings>): void;
@@ -65,7 +66,23 @@ export interface StudioState {
   selectMultiplier(id: string | null): Promise<void>;
   importMultiplierFiles(files: NamedBytes[]): Promise<void>;
   removeMultiplier(id: string): Promise<void>;
+  assignMultiplier(layer: string | null, id: string): void;
+  evaluateAssignment(): Promise<void>;
+  retrainAssignment(epochs: number): Promise<void>;
 }
+
+export interface ApproxState {
+  /** Multiplier id per multiply layer of the open model; missing layers are exact. */
+  assignment: Assignment;
+  evaluating: boolean;
+  progress: { done: number; total: number } | null;
+  result: ApproxEvaluation | null;
+  retraining: boolean;
+  retrainProgress: { step: number; totalSteps: number; loss: number } | null;
+  error: string | null;
+}
+
+const IDLE_APPROX: ApproxState = { assignment: {}, evaluating: false, progress: null, result: null, retraining: false, retrainProgress: null, error: null };
 
 export interface MultipliersState {
   status: 'idle' | 'loading' | 'ready' | 'error';
@@ -119,6 +136,7 @@ export const useStudio = create<StudioState>()(
       importNotice: null,
       training: IDLE_TRAINING,
       multipliers: IDLE_MULTIPLIERS,
+      approx: IDLE_APPROX,
 
       set(key, value) {
         const before = getState().settings;
@@ -138,7 +156,7 @@ export const useStudio = create<StudioState>()(
         engine?.terminate();
         const handle = startEngineWorker();
         engine = handle;
-        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING, multipliers: IDLE_MULTIPLIERS });
+        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING, multipliers: IDLE_MULTIPLIERS, approx: IDLE_APPROX });
         engineReady = (async () => {
           const choice = await handle.api.init(getState().settings.backend, new URL(import.meta.env.BASE_URL, window.location.href).href);
           if (engine !== handle) throw new Error('superseded');
@@ -166,7 +184,7 @@ export const useStudio = create<StudioState>()(
         setState({ opening: true, modelError: null });
         try {
           const summary = await api.open(sourceOf(model));
-          setState({ summary, trainedUnsaved: false, opening: false, evaluation: null, samples: null, evaluating: true, settings: { ...getState().settings, model } });
+          setState({ summary, trainedUnsaved: false, opening: false, evaluation: null, samples: null, evaluating: true, approx: IDLE_APPROX, settings: { ...getState().settings, model } });
         } catch (e) {
           // A later pick overtook this one (comlink keeps the error's name): nothing to report.
           if (e instanceof Error && e.message.includes('superseded')) return;
@@ -190,6 +208,7 @@ export const useStudio = create<StudioState>()(
             userModels: [...getState().userModels, meta],
             summary,
             trainedUnsaved: false,
+            approx: IDLE_APPROX,
             evaluation: null,
             samples: null,
             evaluating: true,
@@ -310,6 +329,41 @@ export const useStudio = create<StudioState>()(
         await api.removeMultiplier(id);
         const m = getState().multipliers;
         setState({ multipliers: { ...m, list: m.list.filter((x) => x.id !== id), selected: m.selected === id ? null : m.selected, errorTable: m.selected === id ? null : m.errorTable } });
+      },
+
+      assignMultiplier(layer, id) {
+        const a = getState().approx;
+        const names = getState().summary?.layers.filter((l) => l.macs > 0).map((l) => l.name) ?? [];
+        const assignment = layer === null ? Object.fromEntries(names.map((n) => [n, id])) : { ...a.assignment, [layer]: id };
+        setState({ approx: { ...a, assignment, result: null } });
+      },
+
+      async evaluateAssignment() {
+        const { api } = await requireEngine();
+        const a = () => getState().approx;
+        setState({ approx: { ...a(), evaluating: true, error: null, progress: null } });
+        try {
+          const result = await api.evaluateApprox(a().assignment, Comlink.proxy((done: number, total: number) => setState({ approx: { ...a(), progress: { done, total } } })));
+          setState({ approx: { ...a(), evaluating: false, result, progress: null } });
+        } catch (e) {
+          setState({ approx: { ...a(), evaluating: false, error: message(e) } });
+        }
+      },
+
+      async retrainAssignment(epochs) {
+        const { api } = await requireEngine();
+        const a = () => getState().approx;
+        const { batchSize, learningRate } = getState().settings;
+        setState({ approx: { ...a(), retraining: true, error: null, retrainProgress: null }, training: { ...getState().training, running: true } });
+        try {
+          const onProgress = (p: { step: number; totalSteps: number; loss: number }) => setState({ approx: { ...a(), retrainProgress: p } });
+          const result = await api.retrainApprox(a().assignment, { epochs, batchSize, learningRate }, Comlink.proxy(onProgress));
+          setState({ approx: { ...a(), retraining: false }, trainedUnsaved: getState().trainedUnsaved || result.stepsCompleted > 0, training: { ...getState().training, running: false, cancelling: false } });
+          await getState().evaluateAssignment();
+          await refreshEvaluation(api);
+        } catch (e) {
+          setState({ approx: { ...a(), retraining: false, error: message(e) }, training: { ...getState().training, running: false, cancelling: false } });
+        }
       },
 
       resetStudio() {

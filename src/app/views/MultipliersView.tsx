@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { useStudio } from '../state/store';
 import { Figure } from '../charts/Figure';
 import type { MultiplierSummary } from '../../engine/approx/catalogue-store';
+import { AssignmentPanel } from '../components/AssignmentPanel';
 
 type SortKey = 'name' | 'mae_pct' | 'wce_pct' | 'mre_pct' | 'ep_pct' | 'error_std' | 'float_rank' | 'power';
 const COLUMNS: { key: SortKey; label: string; title: string }[] = [
@@ -139,6 +140,7 @@ export function MultipliersView() {
             </div>
             {selected && <MultiplierDetail m={selected} table={state.errorTable} />}
           </div>
+          <AssignmentPanel />
         </>
       )}
     </div>
