@@ -1,0 +1,99 @@
+// The fast simulation against the per-product reference, for every built-in multiplier and every
+// EvoApprox circuit: conv, depthwise and dense layers, and whole-model predictions.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../backend/node';
+import { sliceDigits } from '../data/digits';
+import { loadDigitsFromDisk } from '../data/digits-node';
+import { sliceToTensors, type Batchable } from '../data/tensors';
+import { loadShippedModel } from '../models/io-node';
+import { mulberry32 } from '../util/random';
+import { builtinCatalogue, simMultiplier, type CatalogueEntry } from './catalogue';
+import { readEvoApproxFiles } from './evoapprox-fixtures';
+import { disposeKernel, fastConv, prepareKernel } from './fast';
+import type { Window } from './geometry';
+import { importMultipliers } from './import';
+import { lookupConv, prepareLookup } from './lookup';
+import { quantiseWeights } from './quantise';
+import { referenceConv, type QuantisedInput, type QuantisedKernel } from './reference';
+import { ApproxSimulation, type LayerMode } from './simulate';
+
+const entries: CatalogueEntry[] = [
+  ...builtinCatalogue(),
+  ...importMultipliers(readEvoApproxFiles()).map((m) => ({ id: m.id, name: m.name, table: m.table, power: { relative: null, source: 'user' } })),
+];
+
+function input(shape: [number, number, number, number], seed: number): QuantisedInput {
+  const r = mulberry32(seed);
+  return { codes: Int32Array.from({ length: shape.reduce((a, b) => a * b) }, () => Math.floor(r() * 256)), shape, scale: 0.01, zeroPoint: 17 };
+}
+function kernel(shape: [number, number, number, number], channels: number, seed: number): QuantisedKernel {
+  const r = mulberry32(seed);
+  const { codes, q } = quantiseWeights(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => r() * 2 - 0.9), channels, true);
+  return { codes, shape, q };
+}
+
+const layers: { name: string; x: QuantisedInput; w: QuantisedKernel; win: Window; depthwise: boolean }[] = [
+  { name: 'conv 3x3 stride 2', x: input([2, 9, 9, 8], 1), w: kernel([3, 3, 8, 6], 6, 2), win: { kh: 3, kw: 3, strides: [2, 2], padding: 'same' }, depthwise: false },
+  { name: 'depthwise 3x3', x: input([2, 8, 8, 6], 3), w: kernel([3, 3, 6, 1], 6, 4), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, depthwise: true },
+  { name: 'dense 120→10', x: input([4, 1, 1, 120], 5), w: kernel([1, 1, 120, 10], 10, 6), win: { kh: 1, kw: 1, strides: [1, 1], padding: 'valid' }, depthwise: false },
+];
+
+beforeAll(() => initNodeBackend('wasm'));
+
+describe('every multiplier: fast layers agree with the per-product reference', () => {
+  it(`covers the ${entries.length} tables (built-in and EvoApprox)`, () => {
+    expect(entries.length).toBeGreaterThanOrEqual(31 + 36);
+  });
+
+  for (const entry of entries) {
+    it(entry.name, () => {
+      const m = simMultiplier(entry);
+      for (const l of layers) {
+        const ref = referenceConv(l.x, l.w, l.win, m.table, l.depthwise);
+        let got: Float32Array;
+        if (m.factors) {
+          const k = prepareKernel(l.w, m.factors, l.depthwise);
+          const codes = tf.tensor4d(l.x.codes, l.x.shape, 'int32');
+          const y = fastConv(codes, l.x, k, l.win);
+          got = y.dataSync() as Float32Array;
+          tf.dispose([y, codes]);
+          disposeKernel(k);
+        } else {
+          got = lookupConv(l.x, prepareLookup(l.w.codes, l.w.shape, l.w.q, l.depthwise), l.win, m.table).values;
+        }
+        const maxAbs = ref.values.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+        const maxDiff = got.reduce((a, v, i) => Math.max(a, Math.abs(v - ref.values[i])), 0);
+        expect(maxDiff, `${l.name}: max |fast − reference| ${maxDiff} of ${maxAbs}`).toBeLessThanOrEqual(maxAbs * 1e-5);
+      }
+    });
+  }
+});
+
+describe('every multiplier: the whole model predicts the same classes fast and by reference', () => {
+  let model: tf.LayersModel;
+  let sim: ApproxSimulation;
+  let data: Batchable;
+  beforeAll(async () => {
+    const digits = await loadDigitsFromDisk();
+    model = await loadShippedModel('lenet');
+    const calib = sliceToTensors(sliceDigits(digits, 'train', 256), [28, 28, 1]);
+    sim = ApproxSimulation.calibrate(model, calib.x);
+    tf.dispose([calib.x, calib.y]);
+    data = sliceToTensors(sliceDigits(digits, 'test', 16), [28, 28, 1]);
+  });
+  afterAll(() => {
+    sim.dispose();
+    model.dispose();
+    tf.dispose([data.x, data.y]);
+  });
+
+  it('on LeNet with each multiplier in every layer', () => {
+    for (const entry of entries) {
+      const m = simMultiplier(entry);
+      const modes: Record<string, LayerMode> = Object.fromEntries(sim.multiplyLayers().map((n) => [n, { kind: 'approx', multiplier: m }]));
+      const [fast, reference] = tf.tidy(() => [tf.argMax(sim.run(data.x, modes, 'fast'), 1).dataSync(), tf.argMax(sim.run(data.x, modes, 'reference'), 1).dataSync()]);
+      expect(Array.from(fast), entry.name).toEqual(Array.from(reference));
+    }
+  });
+});
