@@ -72,4 +72,14 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     expect(fast.relative_energy).toBeLessThan(0.6);
     expect(Object.keys(fast)).toEqual(expect.arrayContaining(['accuracy', 'relative_energy', 'float_accuracy', 'quantised_accuracy']));
   });
+
+  it('truncates a high-rank multiplier to a chosen rank, reporting the residual, fast agreeing with reference', async () => {
+    const run = async (rank: string, method: string) =>
+      JSON.parse((await cli('evaluate', '--model', 'lenet', '--multiplier', 'mitchell', '--rank', rank, '--method', method, '--limit', '24')).stdout);
+    const [r1, r8, r8ref] = await Promise.all([run('1', 'fast'), run('8', 'fast'), run('8', 'reference')]);
+    expect(r8.accuracy).toBe(r8ref.accuracy);
+    expect(r1.layers[0]).toMatchObject({ truncated_rank: 1 });
+    expect(r8.layers[0].residual_relative).toBeLessThan(r1.layers[0].residual_relative);
+    expect(r8.layers[0].residual_max_abs).toBeGreaterThan(0);
+  });
 });

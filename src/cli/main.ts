@@ -154,7 +154,12 @@ program
   .option('--assign <layer=mult>', 'a multiplier for one layer (repeatable; overrides --multiplier)', collect, [])
   .option('--method <method>', 'fast (factorised, or direct lookup for high-rank tables), lookup or reference', 'fast')
   .option('--limit <n>', 'evaluate on the first n test digits only', int('limit'))
-  .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number }) => {
+  .option('--rank <r>', 'truncate every multiplier\'s error table to r rank-one terms (an approximation: its residual is reported)', (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 256) throw new InvalidArgumentError('rank must be a whole number from 0 to 256');
+    return n;
+  })
+  .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number; rank?: number }) => {
     if (!['fast', 'lookup', 'reference'].includes(opts.method)) throw new Error(`method must be fast, lookup or reference, got ${opts.method}`);
     const backend = await initNodeBackend(program.opts().backend);
     const digits = await loadDigitsFromDisk();
@@ -185,7 +190,7 @@ program
         modes[n] = { kind: 'exact' };
         continue;
       }
-      if (!prepared.has(entry.id)) prepared.set(entry.id, simMultiplier(entry));
+      if (!prepared.has(entry.id)) prepared.set(entry.id, simMultiplier(entry, { rank: opts.rank }));
       modes[n] = { kind: 'approx', multiplier: prepared.get(entry.id)! };
     }
     const accuracyOf = (run: (x: tf.Tensor) => tf.Tensor) => {
@@ -209,7 +214,14 @@ program
     const total = names.reduce((s, n) => s + (macs.get(n) ?? 0), 0);
     const layers = names.map((n) => {
       const entry = chosen.get(n);
-      return { name: n, macs: macs.get(n) ?? 0, multiplier: entry?.id ?? 'exact', relative_power: entry ? entry.power.relative : 1 };
+      const residual = entry ? prepared.get(entry.id)?.residual : undefined;
+      return {
+        name: n,
+        macs: macs.get(n) ?? 0,
+        multiplier: entry?.id ?? 'exact',
+        relative_power: entry ? entry.power.relative : 1,
+        ...(residual ? { truncated_rank: opts.rank, residual_max_abs: residual.maxAbs, residual_relative: residual.relative } : {}),
+      };
     });
     const known = layers.every((l) => l.relative_power !== null);
     print({

@@ -27,10 +27,32 @@ export function findMultiplier(entries: CatalogueEntry[], key: string): Catalogu
   return hit;
 }
 
-/** The form the simulation runs: factors at the float rank when short enough, else direct lookup. */
-export function simMultiplier(entry: CatalogueEntry): SimMultiplier {
+/**
+ * The form the simulation runs: factors at the float rank when short enough, else direct lookup.
+ * With `rank` the error table is truncated to that many terms instead: an approximation of the
+ * multiplier, whose residual (largest per-product error, share of the error left out) comes back.
+ */
+export function simMultiplier(entry: CatalogueEntry, options: { rank?: number } = {}): SimMultiplier & { residual?: { maxAbs: number; relative: number } } {
   if (entry.table.signed) throw new Error(`${entry.name} is a signed table; the quantised layers use unsigned codes`);
-  const { float_rank } = multiplierMetrics(entry.table);
-  const factors = float_rank !== null && float_rank <= MAX_FAST_RANK ? factorise(entry.table as UnsignedMultiplierTable, float_rank) : null;
-  return { id: entry.id, table: entry.table.values, factors: factors && { u: factors.u, v: factors.v } };
+  const table = entry.table as UnsignedMultiplierTable;
+  if (options.rank !== undefined) {
+    const f = factorise(table, options.rank);
+    // The lookup table must match what is computed: the truncated reconstruction, rounded.
+    return { id: `${entry.id}@rank${options.rank}`, table: truncatedTable(f.u, f.v), factors: { u: f.u, v: f.v }, residual: { maxAbs: f.maxAbsResidual, relative: f.relativeResidual } };
+  }
+  const { float_rank } = multiplierMetrics(table);
+  const factors = float_rank !== null && float_rank <= MAX_FAST_RANK ? factorise(table, float_rank) : null;
+  return { id: entry.id, table: table.values, factors: factors && { u: factors.u, v: factors.v } };
+}
+
+/** a·b + Σ_r u_r[a]·v_r[b], rounded: the multiplier a truncated factorisation actually simulates. */
+function truncatedTable(u: Float32Array[], v: Float32Array[]): Int32Array {
+  const out = new Int32Array(65536);
+  for (let a = 0; a < 256; a++)
+    for (let b = 0; b < 256; b++) {
+      let e = 0;
+      for (let r = 0; r < u.length; r++) e += u[r][a] * v[r][b];
+      out[a * 256 + b] = a * b + Math.round(e);
+    }
+  return out;
 }
