@@ -1,7 +1,8 @@
 // A deliberately small line plot for data that streams in (training curves): no text measurement,
 // no layout reads, a handful of SVG nodes, so each redraw costs well under a frame even on a slow
 // laptop with a busy worker. When the stream ends the Figure switches back to its full chart.
-import { memo, useEffect, useRef, useState } from 'react';
+import { memo } from 'react';
+import { useWidth } from './useWidth';
 import type { Series } from './Figure';
 
 interface Props {
@@ -38,15 +39,7 @@ function extent(values: number[], domain?: [number | 'auto', number | 'auto']): 
 }
 
 export const LivePlot = memo(function LivePlot({ data, xKey, xLabel, yLabel, percent, yDomain, right, series, height }: Props) {
-  const box = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(640);
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const observer = new ResizeObserver(([entry]) => setWidth(Math.max(200, Math.floor(entry.contentRect.width))));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  const [box, width] = useWidth();
 
   const rightKeys = new Set(right?.series ?? []);
   const m = { top: 10, right: right ? 64 : 24, bottom: 44, left: 72 };

@@ -1,6 +1,7 @@
 // Scatter of one value against another, with an optional logarithmic x axis: error metrics span
 // four decades. Plain SVG (no measurement), clickable points, the same export path as every Figure.
-import { memo, useEffect, useRef, useState } from 'react';
+import { memo } from 'react';
+import { useWidth } from './useWidth';
 import { niceTicks } from './LivePlot';
 import type { Series } from './Figure';
 
@@ -27,15 +28,7 @@ function logTicks(lo: number, hi: number): number[] {
 const fmt = (v: number) => (v >= 1000 || (v > 0 && v < 0.01) ? v.toExponential(0) : String(Number(v.toPrecision(3))));
 
 export const ScatterPlot = memo(function ScatterPlot({ data, xKey, xLabel, xLog, yLabel, series, height, labelKey, selected, onSelect }: Props) {
-  const box = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(640);
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const observer = new ResizeObserver(([entry]) => setWidth(Math.max(200, Math.floor(entry.contentRect.width))));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  const [box, width] = useWidth();
 
   const m = { top: 10, right: 24, bottom: 44, left: 72 };
   const w = width - m.left - m.right;
