@@ -77,3 +77,18 @@ test('assigning multipliers to layers: evaluate, then retrain through them', asy
   const after = Number((await page.getByTestId('approx-accuracy').textContent())!.replace(' %', ''));
   expect(after).toBeGreaterThan(before + 3);
 });
+
+test('a high-rank multiplier can be simulated with a truncated rank, its residual shown', async ({ page }) => {
+  await openStudio(page, '#view=multipliers&model=lenet');
+  await expect.poll(() => page.getByTestId('multiplier-row').count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(28);
+  await page.getByRole('button', { name: 'Mitchell', exact: true }).click();
+  const detail = page.getByTestId('multiplier-detail');
+  await expect(detail.getByTestId('simulation-mode')).toContainText('direct lookup');
+  await detail.getByLabel(/Simulate with a truncated rank/).fill('4');
+  await expect(detail.getByTestId('truncation-residual')).toContainText(/Rank 4 leaves \d+\.\d % of the error out/);
+
+  const panel = page.getByTestId('assignment-panel');
+  await panel.getByLabel('Multiplier for all layers').selectOption({ label: 'Mitchell' });
+  await panel.getByRole('button', { name: 'Evaluate' }).click();
+  await expect(page.getByTestId('approx-accuracy')).toHaveText(/\d+\.\d+ %/, { timeout: 60_000 });
+});

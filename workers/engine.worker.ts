@@ -64,9 +64,11 @@ const api = {
   multipliers: (onProgress?: (done: number, total: number) => void) => session.multipliers.list(onProgress),
   importMultipliers: (files: NamedBytes[]) => session.multipliers.import(files),
   removeMultiplier: (id: string) => session.multipliers.remove(id),
-  evaluateApprox: (assignment: Assignment, onProgress?: (done: number, total: number) => void) => session.evaluateApprox(assignment, 'fast', onProgress),
-  retrainApprox: (assignment: Assignment, request: TrainRequest, onProgress?: (p: { step: number; totalSteps: number; loss: number }) => void) =>
-    session.retrainApprox(assignment, request, onProgress),
+  evaluateApprox: (assignment: Assignment, ranks: Record<string, number>, onProgress?: (done: number, total: number) => void) =>
+    session.evaluateApprox(assignment, 'fast', onProgress, ranks),
+  truncationResidual: (id: string, rank: number) => session.truncationResidual(id, rank),
+  retrainApprox: (assignment: Assignment, ranks: Record<string, number>, request: TrainRequest, onProgress?: (p: { step: number; totalSteps: number; loss: number }) => void) =>
+    session.retrainApprox(assignment, request, onProgress, ranks),
   multiplierErrorTable: async (id: string) => {
     const table = await session.multipliers.errorTable(id);
     return Comlink.transfer(table, [table.buffer]);

@@ -275,7 +275,7 @@ export class Session {
     return this.simulation;
   }
 
-  private async modesFor(sim: ApproxSimulation, assignment: Assignment): Promise<{ modes: Record<string, LayerMode>; layers: ApproxLayerResult[]; relativeEnergy: number | null }> {
+  private async modesFor(sim: ApproxSimulation, assignment: Assignment, ranks: Record<string, number> = {}): Promise<{ modes: Record<string, LayerMode>; layers: ApproxLayerResult[]; relativeEnergy: number | null }> {
     const macs = new Map(this.summary!.layers.map((l) => [l.name, l.macs]));
     const names = sim.multiplyLayers();
     const total = names.reduce((s, n) => s + (macs.get(n) ?? 0), 0);
@@ -284,8 +284,10 @@ export class Session {
     for (const name of names) {
       const id = assignment[name] ?? 'exact';
       const entry = await this.multipliers.entry(id);
-      if (!this.prepared.has(id)) this.prepared.set(id, simMultiplier(entry));
-      modes[name] = id === 'exact' ? { kind: 'exact' } : { kind: 'approx', multiplier: this.prepared.get(id)! };
+      const rank = ranks[id];
+      const key = rank === undefined ? id : `${id}@rank${rank}`;
+      if (!this.prepared.has(key)) this.prepared.set(key, simMultiplier(entry, { rank }));
+      modes[name] = id === 'exact' ? { kind: 'exact' } : { kind: 'approx', multiplier: this.prepared.get(key)! };
       const m = macs.get(name) ?? 0;
       layers.push({ name, macs: m, share: total ? m / total : 0, multiplier: id, relativePower: entry.power.relative });
     }
@@ -294,11 +296,16 @@ export class Session {
   }
 
   /** Test accuracy with the given multipliers per layer (bit-faithful), against quantised-exact and float. */
-  async evaluateApprox(assignment: Assignment, method: Method = 'fast', onProgress?: (done: number, total: number) => void): Promise<ApproxEvaluation> {
+  async evaluateApprox(
+    assignment: Assignment,
+    method: Method = 'fast',
+    onProgress?: (done: number, total: number) => void,
+    ranks: Record<string, number> = {},
+  ): Promise<ApproxEvaluation> {
     this.assertIdle();
     const started = performance.now();
     const sim = await this.approxSimulation();
-    const { modes, layers, relativeEnergy } = await this.modesFor(sim, assignment);
+    const { modes, layers, relativeEnergy } = await this.modesFor(sim, assignment, ranks);
     const exact = Object.fromEntries(sim.multiplyLayers().map((n) => [n, { kind: 'exact' } as LayerMode]));
     const test = await this.testData();
     const count = { approx: 0, exact: 0, float: 0 };
@@ -330,13 +337,24 @@ export class Session {
     };
   }
 
+  /** What truncating a multiplier's error table to `rank` terms leaves out. */
+  async truncationResidual(id: string, rank: number): Promise<{ maxAbs: number; relative: number }> {
+    const entry = await this.multipliers.entry(id);
+    return simMultiplier(entry, { rank }).residual!;
+  }
+
   /** Retrains through the assigned multipliers (straight-through); cancel with cancelTraining(). */
-  async retrainApprox(assignment: Assignment, request: TrainRequest, onProgress?: (p: { step: number; totalSteps: number; loss: number }) => void): Promise<{ stepsCompleted: number; cancelled: boolean }> {
+  async retrainApprox(
+    assignment: Assignment,
+    request: TrainRequest,
+    onProgress?: (p: { step: number; totalSteps: number; loss: number }) => void,
+    ranks: Record<string, number> = {},
+  ): Promise<{ stepsCompleted: number; cancelled: boolean }> {
     validateTrainOptions(request);
     this.assertIdle();
     const model = this.requireModel();
     const sim = await this.approxSimulation();
-    const { modes } = await this.modesFor(sim, assignment);
+    const { modes } = await this.modesFor(sim, assignment, ranks);
     const digits = await this.digits();
     this.training = true;
     this.stopRequested = false;

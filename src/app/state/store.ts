@@ -67,6 +67,7 @@ export interface StudioState {
   importMultiplierFiles(files: NamedBytes[]): Promise<void>;
   removeMultiplier(id: string): Promise<void>;
   assignMultiplier(layer: string | null, id: string): void;
+  setTruncatedRank(id: string, rank: number | null): Promise<void>;
   evaluateAssignment(): Promise<void>;
   retrainAssignment(epochs: number): Promise<void>;
 }
@@ -94,10 +95,12 @@ export interface MultipliersState {
   importing: boolean;
   importError: string | null;
   importNotice: string | null;
+  /** Truncated ranks chosen for high-rank multipliers, with what each leaves out. */
+  ranks: Record<string, { rank: number; residual: { maxAbs: number; relative: number } | null }>;
 }
 
 const IDLE_MULTIPLIERS: MultipliersState = {
-  status: 'idle', list: [], progress: null, error: null, selected: null, errorTable: null, importing: false, importError: null, importNotice: null,
+  status: 'idle', list: [], progress: null, error: null, selected: null, errorTable: null, importing: false, importError: null, importNotice: null, ranks: {},
 };
 
 const IDLE_TRAINING: TrainingState = {
@@ -338,12 +341,24 @@ export const useStudio = create<StudioState>()(
         setState({ approx: { ...a, assignment, result: null } });
       },
 
+      async setTruncatedRank(id, rank) {
+        const { api } = await requireEngine();
+        const m = () => getState().multipliers;
+        const ranks = { ...m().ranks };
+        if (rank === null) delete ranks[id];
+        else ranks[id] = { rank, residual: null };
+        setState({ multipliers: { ...m(), ranks }, approx: { ...getState().approx, result: null } });
+        if (rank === null) return;
+        const residual = await api.truncationResidual(id, rank);
+        if (m().ranks[id]?.rank === rank) setState({ multipliers: { ...m(), ranks: { ...m().ranks, [id]: { rank, residual } } } });
+      },
+
       async evaluateAssignment() {
         const { api } = await requireEngine();
         const a = () => getState().approx;
         setState({ approx: { ...a(), evaluating: true, error: null, progress: null } });
         try {
-          const result = await api.evaluateApprox(a().assignment, Comlink.proxy((done: number, total: number) => setState({ approx: { ...a(), progress: { done, total } } })));
+          const result = await api.evaluateApprox(a().assignment, chosenRanks(), Comlink.proxy((done: number, total: number) => setState({ approx: { ...a(), progress: { done, total } } })));
           setState({ approx: { ...a(), evaluating: false, result, progress: null } });
         } catch (e) {
           setState({ approx: { ...a(), evaluating: false, error: message(e) } });
@@ -357,7 +372,7 @@ export const useStudio = create<StudioState>()(
         setState({ approx: { ...a(), retraining: true, error: null, retrainProgress: null }, training: { ...getState().training, running: true } });
         try {
           const onProgress = (p: { step: number; totalSteps: number; loss: number }) => setState({ approx: { ...a(), retrainProgress: p } });
-          const result = await api.retrainApprox(a().assignment, { epochs, batchSize, learningRate }, Comlink.proxy(onProgress));
+          const result = await api.retrainApprox(a().assignment, chosenRanks(), { epochs, batchSize, learningRate }, Comlink.proxy(onProgress));
           setState({ approx: { ...a(), retraining: false }, trainedUnsaved: getState().trainedUnsaved || result.stepsCompleted > 0, training: { ...getState().training, running: false, cancelling: false } });
           await getState().evaluateAssignment();
           await refreshEvaluation(api);
@@ -381,6 +396,9 @@ export const useStudio = create<StudioState>()(
     },
   ),
 );
+
+/** The truncated ranks chosen in the Multipliers view, as the engine takes them. */
+const chosenRanks = () => Object.fromEntries(Object.entries(useStudio.getState().multipliers.ranks).map(([id, r]) => [id, r.rank]));
 
 async function refreshEvaluation(api: EngineHandle['api']): Promise<void> {
   useStudio.setState({ evaluating: true });

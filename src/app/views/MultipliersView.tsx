@@ -3,6 +3,7 @@ import { useStudio } from '../state/store';
 import { Figure } from '../charts/Figure';
 import type { MultiplierSummary } from '../../engine/approx/catalogue-store';
 import { AssignmentPanel } from '../components/AssignmentPanel';
+import { NumberField } from '../components/NumberField';
 
 type SortKey = 'name' | 'mae_pct' | 'wce_pct' | 'mre_pct' | 'ep_pct' | 'error_std' | 'float_rank' | 'power';
 const COLUMNS: { key: SortKey; label: string; title: string }[] = [
@@ -167,6 +168,7 @@ function MultiplierDetail({ m, table }: { m: MultiplierSummary; table: Int32Arra
         <dd>{m.power.relative === null ? 'unknown' : `${num(m.power.relative)} × exact (${m.power.source})`}</dd>
       </dl>
       {m.power.formula && <p className="muted small">{m.power.formula}</p>}
+      <TruncatedRank m={m} />
       {m.family === 'imported' && (
         <button type="button" onClick={() => void remove(m.id)}>
           Remove {m.name}
@@ -235,6 +237,32 @@ function MultiplierImport() {
       {importNotice && !importError && (
         <p className="notice" role="status">
           {importNotice}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/**
+ * High-rank tables run by direct lookup, exactly and slowly; a truncated factorisation is fast but
+ * approximates the circuit, so its residual is shown next to the choice.
+ */
+function TruncatedRank({ m }: { m: MultiplierSummary }) {
+  const chosen = useStudio((s) => s.multipliers.ranks[m.id]);
+  const setRank = useStudio((s) => s.setTruncatedRank);
+  const floatRank = m.metrics.float_rank;
+  if (floatRank !== null && floatRank <= 16) {
+    return <p className="small" data-testid="simulation-mode">Simulated exactly with {floatRank} rank-one term{floatRank === 1 ? '' : 's'}.</p>;
+  }
+  return (
+    <div className="truncate" data-testid="simulation-mode">
+      <p className="small">
+        Exact factorisation needs {floatRank ?? 'more than 256'} terms: simulated by direct lookup{chosen ? `, or as chosen below with ${chosen.rank} terms` : ''}.
+      </p>
+      <NumberField label="Simulate with a truncated rank (0 = direct lookup)" value={chosen?.rank ?? 0} min={0} max={64} step={1} integer onChange={(r) => void setRank(m.id, r === 0 ? null : r)} />
+      {chosen?.residual && (
+        <p className="small" data-testid="truncation-residual">
+          Rank {chosen.rank} leaves {(chosen.residual.relative * 100).toFixed(1)} % of the error out (largest per product: {chosen.residual.maxAbs.toFixed(1)}): an approximation of this circuit.
         </p>
       )}
     </div>
