@@ -62,8 +62,8 @@ const api = {
   deleteUserModel: (id: string) => session.deleteUserModel(id),
   memory: () => session.memory(),
   multipliers: (onProgress?: (done: number, total: number) => void) => session.multipliers.list(onProgress),
-  importMultipliers: (files: NamedBytes[]) => session.multipliers.import(files),
-  removeMultiplier: (id: string) => session.multipliers.remove(id),
+  importMultipliers: (files: NamedBytes[]) => session.importMultipliers(files),
+  removeMultiplier: (id: string) => session.removeMultiplier(id),
   evaluateApprox: (assignment: Assignment, ranks: Record<string, number>, onProgress?: (done: number, total: number) => void) =>
     session.evaluateApprox(assignment, 'fast', onProgress, ranks),
   truncationResidual: (id: string, rank: number) => session.truncationResidual(id, rank),

@@ -9,7 +9,7 @@ import { zooManifestSchema, type ZooModel } from './models/zoo-manifest';
 import { evaluate, type Evaluation } from './train/evaluate';
 import { train, validateTrainOptions, type TrainProgress, type TrainResult } from './train/train';
 import { ApproxSimulation, type LayerMode, type Method, type SimMultiplier } from './approx/simulate';
-import { MultiplierCatalogue } from './approx/catalogue-store';
+import { MultiplierCatalogue, type MultiplierSummary } from './approx/catalogue-store';
 import { simMultiplier } from './approx/catalogue';
 import { retrainApproximate } from './approx/retrain';
 import { yieldToEventLoop } from './util/yield';
@@ -335,6 +335,24 @@ export class Session {
       count: test.count,
       ms: performance.now() - started,
     };
+  }
+
+  /** Imports multiplier tables; a re-imported name replaces its earlier table everywhere. */
+  async importMultipliers(files: NamedBytes[]): Promise<MultiplierSummary[]> {
+    const added = await this.multipliers.import(files);
+    for (const m of added) this.forgetPrepared(m.id);
+    return added;
+  }
+
+  async removeMultiplier(id: string): Promise<void> {
+    await this.multipliers.remove(id);
+    this.forgetPrepared(id);
+  }
+
+  /** Drops cached factorisations (and the simulation's kernels built from them) of one multiplier. */
+  private forgetPrepared(id: string): void {
+    for (const key of [...this.prepared.keys()]) if (key === id || key.startsWith(`${id}@`)) this.prepared.delete(key);
+    this.dropSimulation();
   }
 
   /** What truncating a multiplier's error table to `rank` terms leaves out. */
