@@ -65,7 +65,7 @@ const api = {
   importMultipliers: (files: NamedBytes[]) => session.importMultipliers(files),
   removeMultiplier: (id: string) => session.removeMultiplier(id),
   evaluateApprox: (assignment: Assignment, ranks: Record<string, number>, onProgress?: (done: number, total: number) => void) =>
-    session.evaluateApprox(assignment, 'fast', onProgress, ranks),
+    session.evaluateApprox(assignment, { ranks, onProgress }),
   truncationResidual: (id: string, rank: number) => session.truncationResidual(id, rank),
   retrainApprox: (assignment: Assignment, ranks: Record<string, number>, request: TrainRequest, onProgress?: (p: { step: number; totalSteps: number; loss: number }) => void) =>
     session.retrainApprox(assignment, request, onProgress, ranks),

@@ -4,18 +4,17 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../engine/backend/node';
 import { loadDigitsFromDisk } from '../engine/data/digits-node';
-import { loadModelFromPath, loadShippedModel, readZooManifest } from '../engine/models/io-node';
+import { loadModelFromPath, readZooManifest } from '../engine/models/io-node';
 import { checkFitsData } from '../engine/models/io';
 import { ZOO, zooEntry } from '../engine/models/zoo';
 import { trainOnDigits } from '../engine/train/from-scratch';
 import { saveModelToDir } from '../engine/models/io-node';
-import { builtinCatalogue, findMultiplier, simMultiplier, type CatalogueEntry } from '../engine/approx/catalogue';
-import { loadMultiplierFiles } from '../engine/approx/catalogue-node';
+import { builtinCatalogue, findMultiplier, type CatalogueEntry } from '../engine/approx/catalogue';
+import { loadMultiplierFiles, multiplierFilesAt } from '../engine/approx/catalogue-node';
 import { multiplierMetrics } from '../engine/approx/metrics';
-import { ApproxSimulation, type LayerMode, type Method } from '../engine/approx/simulate';
-import { sliceDigits } from '../engine/data/digits';
-import { disposeBatchable, modelInputShape, sliceToTensors } from '../engine/data/tensors';
-import { describeLayers } from '../engine/models/macs';
+import { MULTIPLY_LAYERS, type Method } from '../engine/approx/simulate';
+import { Session, type Assignment } from '../engine/session';
+import { modelFilesAt, nodeHost } from '../engine/host-node';
 import { toCsv } from '../engine/util/csv';
 import type { MultiplierDtype } from '../engine/approx/import';
 
@@ -162,84 +161,50 @@ program
   .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number; rank?: number }) => {
     if (!['fast', 'lookup', 'reference'].includes(opts.method)) throw new Error(`method must be fast, lookup or reference, got ${opts.method}`);
     const backend = await initNodeBackend(program.opts().backend);
-    const digits = await loadDigitsFromDisk();
-    const model = opts.model.endsWith('.json') ? await loadModelFromPath(opts.model) : await loadShippedModel(opts.model);
+    // The same Session the studio's worker runs: one definition of accuracy and energy.
+    const session = new Session(nodeHost());
+    const summary = opts.model.endsWith('.json') ? (await session.importModel(await modelFilesAt(opts.model))).summary : await session.open({ kind: 'zoo', name: opts.model });
     const builtins = builtinCatalogue();
-    const resolve = (key: string): CatalogueEntry => (key.endsWith('.bin') ? loadMultiplierFiles(key)[0] : findMultiplier(builtins, key));
-    const shape = modelInputShape(model);
-    const calibration = sliceToTensors(sliceDigits(digits, 'train', 512), shape);
-    const test = sliceToTensors(sliceDigits(digits, 'test', opts.limit), shape);
-    const sim = ApproxSimulation.calibrate(model, calibration.x);
-    const names = sim.multiplyLayers();
-    const chosen = new Map<string, CatalogueEntry>();
+    const resolve = async (key: string) => (key.endsWith('.bin') ? (await session.importMultipliers(multiplierFilesAt(key)))[0].id : findMultiplier(builtins, key).id);
+    const names = summary.layers.filter((l) => MULTIPLY_LAYERS.has(l.type)).map((l) => l.name);
+    const assignment: Assignment = {};
     if (opts.multiplier) {
-      const entry = resolve(opts.multiplier);
-      for (const n of names) chosen.set(n, entry);
+      const id = await resolve(opts.multiplier);
+      for (const n of names) assignment[n] = id;
     }
     for (const a of opts.assign) {
       const [layer, key] = a.split('=');
       if (!layer || !key) throw new Error(`--assign takes LAYER=MULTIPLIER, got "${a}"`);
       if (!names.includes(layer)) throw new Error(`no multiply layer "${layer}"; the model has ${names.join(', ')}`);
-      chosen.set(layer, resolve(key));
+      assignment[layer] = await resolve(key);
     }
-    const prepared = new Map<string, ReturnType<typeof simMultiplier>>();
-    const modes: Record<string, LayerMode> = {};
-    for (const n of names) {
-      const entry = chosen.get(n);
-      if (!entry) {
-        modes[n] = { kind: 'exact' };
-        continue;
-      }
-      if (!prepared.has(entry.id)) prepared.set(entry.id, simMultiplier(entry, { rank: opts.rank }));
-      modes[n] = { kind: 'approx', multiplier: prepared.get(entry.id)! };
-    }
-    const accuracyOf = (run: (x: tf.Tensor) => tf.Tensor) => {
-      let correct = 0;
-      for (let start = 0; start < test.count; start += 250) {
-        const size = Math.min(250, test.count - start);
-        correct += tf.tidy(() => {
-          const p = run(test.x.slice(start, size));
-          return tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), tf.argMax(test.y.slice(start, size), 1)), 'float32')).dataSync()[0];
-        });
-      }
-      return correct / test.count;
-    };
-    const started = performance.now();
-    const accuracy = accuracyOf((x) => sim.run(x, modes, opts.method as Method));
-    const seconds = (performance.now() - started) / 1000;
-    const floatAccuracy = accuracyOf((x) => model.predict(x) as tf.Tensor);
-    const exactModes = Object.fromEntries(names.map((n) => [n, { kind: 'exact' } as LayerMode]));
-    const quantisedAccuracy = accuracyOf((x) => sim.run(x, exactModes));
-    const macs = new Map(describeLayers(model).map((l) => [l.name, l.macs]));
-    const total = names.reduce((s, n) => s + (macs.get(n) ?? 0), 0);
-    const layers = names.map((n) => {
-      const entry = chosen.get(n);
-      const residual = entry ? prepared.get(entry.id)?.residual : undefined;
-      return {
-        name: n,
-        macs: macs.get(n) ?? 0,
-        multiplier: entry?.id ?? 'exact',
-        relative_power: entry ? entry.power.relative : 1,
-        ...(residual ? { truncated_rank: opts.rank, residual_max_abs: residual.maxAbs, residual_relative: residual.relative } : {}),
-      };
-    });
-    const known = layers.every((l) => l.relative_power !== null);
+    const chosen = [...new Set(Object.values(assignment))].filter((id) => id !== 'exact');
+    const ranks = opts.rank === undefined ? {} : Object.fromEntries(chosen.map((id) => [id, opts.rank!]));
+    const residuals = new Map(await Promise.all(Object.entries(ranks).map(async ([id, r]) => [id, await session.truncationResidual(id, r)] as const)));
+    const result = await session.evaluateApprox(assignment, { method: opts.method as Method, ranks, limit: opts.limit });
     print({
       model: opts.model,
       backend,
       method: opts.method,
-      test_count: test.count,
-      float_accuracy: floatAccuracy,
-      quantised_accuracy: quantisedAccuracy,
-      accuracy,
-      relative_energy: known ? layers.reduce((s, l) => s + (l.macs / total) * l.relative_power!, 0) : null,
-      seconds: Math.round(seconds * 10) / 10,
-      layers,
+      test_count: result.count,
+      float_accuracy: result.floatAccuracy,
+      quantised_accuracy: result.quantisedAccuracy,
+      accuracy: result.accuracy,
+      relative_energy: result.relativeEnergy,
+      seconds: Math.round(result.ms / 100) / 10,
+      layers: result.layers.map((l) => {
+        const residual = residuals.get(l.multiplier);
+        return {
+          name: l.name,
+          macs: l.macs,
+          share: l.share,
+          multiplier: l.multiplier,
+          relative_power: l.relativePower,
+          ...(residual ? { truncated_rank: opts.rank, residual_max_abs: residual.maxAbs, residual_relative: residual.relative } : {}),
+        };
+      }),
     });
-    sim.dispose();
-    disposeBatchable(calibration);
-    disposeBatchable(test);
-    model.dispose();
+    tf.disposeVariables();
   });
 
 program.parseAsync(process.argv).catch((e: Error) => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from './backend/node';
 import { Session } from './session';
-import { fileHost } from './testing/file-host';
+import { nodeHost } from './host-node';
 import { invalidUploads, validUpload } from '../../e2e/fixtures';
 import { MODELS_DIR } from './models/io-node';
 
@@ -13,7 +13,7 @@ const asNamedBytes = (files: { name: string; buffer: Buffer }[]) =>
 
 describe('Session', () => {
   it('opens the shipped LeNet and measures the accuracy the zoo script recorded', async () => {
-    const session = new Session(fileHost());
+    const session = new Session(nodeHost());
     const summary = await session.open({ kind: 'zoo', name: 'lenet' });
     expect(summary.layers.map((l) => l.name)).toContain('conv2');
     const zoo = JSON.parse(await readFile(`${MODELS_DIR}/zoo.json`, 'utf8'));
@@ -25,7 +25,7 @@ describe('Session', () => {
   });
 
   it('lets the last of two overlapping opens win, whatever order they finish in', async () => {
-    const session = new Session(fileHost());
+    const session = new Session(nodeHost());
     const [first, second] = await Promise.allSettled([session.open({ kind: 'zoo', name: 'resnet' }), session.open({ kind: 'zoo', name: 'lenet' })]);
     expect(second.status).toBe('fulfilled');
     expect(first.status === 'rejected' ? (first.reason as Error).name : 'fulfilled-earlier').toMatch(/SupersededError|fulfilled-earlier/);
@@ -33,7 +33,7 @@ describe('Session', () => {
   });
 
   it('keeps the tensor count stable across repeated calls', async () => {
-    const session = new Session(fileHost());
+    const session = new Session(nodeHost());
     await session.open({ kind: 'zoo', name: 'lenet' });
     await session.evaluate();
     await session.samples(8);
@@ -48,7 +48,7 @@ describe('Session', () => {
   });
 
   it('trains, and stops promptly when cancelled, keeping usable weights', async () => {
-    const session = new Session(fileHost());
+    const session = new Session(nodeHost());
     await session.open({ kind: 'zoo', name: 'lenet' });
     let cancelledAt = 0;
     const result = await session.train({ epochs: 5, batchSize: 32, learningRate: 1e-4 }, (p) => {
@@ -68,7 +68,7 @@ describe('Session', () => {
   });
 
   it('imports a valid model, stores it, and reopens it from storage', async () => {
-    const host = fileHost();
+    const host = nodeHost();
     const session = new Session(host);
     const { meta, summary } = await session.importModel(asNamedBytes(validUpload()));
     expect(summary.source).toEqual({ kind: 'user', id: meta.id });
@@ -82,7 +82,7 @@ describe('Session', () => {
   });
 
   it('keeps trained weights as a user model that reopens with the same accuracy', async () => {
-    const host = fileHost();
+    const host = nodeHost();
     const session = new Session(host);
     await session.open({ kind: 'zoo', name: 'lenet' });
     await session.train({ epochs: 1, batchSize: 64, learningRate: 5e-3, trainLimit: 256, seed: 9 });
@@ -95,7 +95,7 @@ describe('Session', () => {
   });
 
   it('evaluates multipliers per layer, retrains through them, and leaks nothing', async () => {
-    const session = new Session(fileHost());
+    const session = new Session(nodeHost());
     const summary = await session.open({ kind: 'zoo', name: 'lenet' });
     const all = (id: string) => Object.fromEntries(['conv1', 'conv2', 'fc1', 'fc2', 'fc3'].map((n) => [n, id]));
     const exact = await session.evaluateApprox({});
@@ -103,6 +103,9 @@ describe('Session', () => {
     expect(exact.accuracy).toBe(exact.quantisedAccuracy);
     expect(Math.abs(exact.floatAccuracy - exact.quantisedAccuracy)).toBeLessThanOrEqual(0.01);
     const coarse = await session.evaluateApprox(all('tm-2'));
+    // The baselines do not depend on the assignment: measured once, reused.
+    expect([coarse.quantisedAccuracy, coarse.floatAccuracy]).toEqual([exact.quantisedAccuracy, exact.floatAccuracy]);
+    expect((await session.evaluateApprox(all('tm-2'), { limit: 100 })).count).toBe(100);
     const tensors = session.memory().numTensors;
     await session.evaluateApprox(all('tm-2'));
     expect(session.memory().numTensors).toBe(tensors);
@@ -123,7 +126,7 @@ describe('Session', () => {
 
   for (const bad of invalidUploads) {
     it(`rejects an upload with ${bad.name}, naming the problem and changing nothing`, async () => {
-      const host = fileHost();
+      const host = nodeHost();
       const session = new Session(host);
       const opened = await session.open({ kind: 'zoo', name: 'lenet' });
       await expect(session.importModel(asNamedBytes(bad.files))).rejects.toThrow(bad.message);

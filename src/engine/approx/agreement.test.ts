@@ -20,7 +20,7 @@ import { ApproxSimulation, type LayerMode } from './simulate';
 
 const entries: CatalogueEntry[] = [
   ...builtinCatalogue(),
-  ...importMultipliers(readEvoApproxFiles()).map((m) => ({ id: m.id, name: m.name, table: m.table, power: { relative: null, source: 'user' } })),
+  ...importMultipliers(readEvoApproxFiles()).map((m) => ({ id: m.id, name: m.name, family: 'imported', table: m.table, power: { relative: null, source: 'user' } })),
 ];
 
 function input(shape: [number, number, number, number], seed: number): QuantisedInput {

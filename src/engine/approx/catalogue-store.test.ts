@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryStore } from '../testing/file-host';
+import { memoryStore } from '../host-node';
 import { MultiplierCatalogue } from './catalogue-store';
 import { EVOAPPROX_DIR } from './evoapprox-fixtures';
 

@@ -35,7 +35,7 @@ export class MultiplierCatalogue {
     const keys = (await this.storage.keys()).filter((k) => k.startsWith(IMPORT_PREFIX)).sort();
     const stored = await Promise.all(keys.map((k) => this.storage.get<StoredImport>(k)));
     return stored.flatMap((s) =>
-      s ? [{ id: `imported:${s.name}`, name: s.name, table: { name: s.name, signed: s.signed, values: s.values } as MultiplierTable, power: s.power }] : [],
+      s ? [{ id: `imported:${s.name}`, name: s.name, family: 'imported', table: { name: s.name, signed: s.signed, values: s.values } as MultiplierTable, power: s.power }] : [],
     );
   }
 
@@ -63,7 +63,7 @@ export class MultiplierCatalogue {
     const entries = await this.entries();
     const out: MultiplierSummary[] = [];
     for (const e of entries) {
-      out.push({ id: e.id, name: e.name, family: e.id.startsWith('imported:') ? 'imported' : e.id.split('-')[0], signed: e.table.signed, metrics: await this.metrics(e), power: e.power });
+      out.push({ id: e.id, name: e.name, family: e.family, signed: e.table.signed, metrics: await this.metrics(e), power: e.power });
       onProgress?.(out.length, entries.length);
     }
     return out;

@@ -11,13 +11,15 @@ export const MAX_FAST_RANK = 16;
 export interface CatalogueEntry {
   id: string;
   name: string;
+  /** A built-in family (trunc, bam, …) or 'imported'. */
+  family: string;
   table: MultiplierTable;
   /** Power relative to the exact multiplier, when known, with where it comes from. */
   power: { relative: number | null; source: string; formula?: string };
 }
 
 export const builtinCatalogue = (): CatalogueEntry[] =>
-  builtinLibrary().map((m) => ({ id: m.id, name: m.name, get table() { return m.table; }, power: m.power }));
+  builtinLibrary().map((m) => ({ id: m.id, name: m.name, family: m.family, get table() { return m.table; }, power: m.power }));
 
 /** Looks a multiplier up by id or name, case-insensitively. */
 export function findMultiplier(entries: CatalogueEntry[], key: string): CatalogueEntry {

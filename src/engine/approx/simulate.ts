@@ -38,7 +38,8 @@ interface MultiplyLayer {
   kernelShape: [number, number, number, number];
   codes: Int32Array;
   q: AffineVector;
-  lookup: LookupKernel;
+  /** Built on first use: most runs never look products up directly, and retraining re-quantises every step. */
+  lookup?: LookupKernel;
   activation: { apply(x: tf.Tensor): tf.Tensor } | null;
 }
 
@@ -70,7 +71,6 @@ function describe(layer: tf.layers.Layer, act: Affine, perChannel: boolean): Mul
     kernelShape: shape,
     codes,
     q,
-    lookup: prepareLookup(codes, shape, q, depthwise),
     activation: (layer as unknown as { activation?: { apply(x: tf.Tensor): tf.Tensor } }).activation ?? null,
   };
 }
@@ -129,7 +129,7 @@ export class ApproxSimulation {
     } else {
       const table = m?.table ?? (EXACT ??= exactTable().values);
       const input = { codes: codes.dataSync() as Int32Array, shape: codes.shape, ...l.act };
-      const out = method === 'reference' ? referenceConv(input, { codes: l.codes, shape: l.kernelShape, q: l.q }, l.window, table, l.depthwise) : lookupConv(input, l.lookup, l.window, table);
+      const out = method === 'reference' ? referenceConv(input, { codes: l.codes, shape: l.kernelShape, q: l.q }, l.window, table, l.depthwise) : lookupConv(input, (l.lookup ??= prepareLookup(l.codes, l.kernelShape, l.q, l.depthwise)), l.window, table);
       y = tf.tensor4d(out.values, out.shape);
     }
     const out = l.dense ? tf.reshape(y, [...input.shape.slice(0, -1), y.shape[3]]) : y;

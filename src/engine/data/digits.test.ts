@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeDigits, fetchDigits, sliceDigits } from './digits';
 import { DATA_DIR, loadDigitsFromDisk } from './digits-node';
-import { fileFetch, TEST_BASE_URL } from '../testing/file-host';
+import { fileFetch, TEST_BASE_URL } from '../host-node';
 
 const manifestJson = async () => JSON.parse(await readFile(path.join(DATA_DIR, 'digits.json'), 'utf8'));
 const blob = async () => new Uint8Array(await readFile(path.join(DATA_DIR, 'digits.u8.gz')));
