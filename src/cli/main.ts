@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../engine/backend/node';
 import { loadDigitsFromDisk } from '../engine/data/digits-node';
-import { loadModelFromPath, readZooManifest } from '../engine/models/io-node';
+import { loadModelFromPath, modelFilesAt, readZooManifest } from '../engine/models/io-node';
 import { checkFitsData } from '../engine/models/io';
 import { ZOO, zooEntry } from '../engine/models/zoo';
 import { trainOnDigits } from '../engine/train/from-scratch';
@@ -14,7 +14,7 @@ import { loadMultiplierFiles, multiplierFilesAt } from '../engine/approx/catalog
 import { multiplierMetrics } from '../engine/approx/metrics';
 import { MULTIPLY_LAYERS, type Method } from '../engine/approx/simulate';
 import { Session, type Assignment } from '../engine/session';
-import { modelFilesAt, nodeHost } from '../engine/host-node';
+import { nodeHost } from '../engine/host-node';
 import { toCsv } from '../engine/util/csv';
 import type { MultiplierDtype } from '../engine/approx/import';
 

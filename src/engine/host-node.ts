@@ -1,10 +1,9 @@
 // A SessionHost over the repository's public/ folder and an in-memory store: the command line and
 // the engine tests run the same code paths the worker runs, without a browser.
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PUBLIC_DIR } from './data/digits-node';
 import type { KeyValueStore, SessionHost } from './session';
-import type { NamedBytes } from './models/io';
 
 /** Any base works: fileFetch maps its paths onto public/. */
 export const TEST_BASE_URL = 'http://studio.test/';
@@ -36,11 +35,3 @@ export function nodeHost(): SessionHost & { storage: ReturnType<typeof memorySto
   return { baseUrl: TEST_BASE_URL, fetch: fileFetch(), storage: memoryStore() };
 }
 
-/** Model files (model.json and every .bin beside it) as an upload would bring them. */
-export async function modelFilesAt(modelJsonPath: string): Promise<NamedBytes[]> {
-  const dir = path.dirname(modelJsonPath);
-  const names = [path.basename(modelJsonPath), ...(await readdir(dir)).filter((f) => f.endsWith('.bin'))];
-  return Promise.all(names.map(async (name) => ({ name, bytes: toArrayBuffer(await readFile(path.join(dir, name))) })));
-}
-
-const toArrayBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;

@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { PUBLIC_DIR } from '../data/digits-node';
-import { artifactsFromFiles, artifactsToFiles, modelFromArtifacts, modelToArtifacts } from './io';
+import { artifactsFromFiles, artifactsToFiles, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './io';
 import { zooManifestSchema, type ZooManifest } from './zoo-manifest';
 
 export const MODELS_DIR = path.join(PUBLIC_DIR, 'models');
@@ -15,12 +15,21 @@ export async function saveModelToDir(model: tf.LayersModel, dir: string): Promis
   await writeFile(path.join(dir, 'weights.bin'), weights);
 }
 
-/** Loads model.json and every .bin beside it. */
-export async function loadModelFromPath(modelJsonPath: string): Promise<tf.LayersModel> {
+/** model.json and every .bin beside it, as an upload would bring them. */
+export async function modelFilesAt(modelJsonPath: string): Promise<NamedBytes[]> {
   const dir = path.dirname(modelJsonPath);
-  const bins = (await readdir(dir)).filter((f) => f.endsWith('.bin'));
-  const files = await Promise.all(bins.map(async (name) => ({ name, bytes: new Uint8Array(await readFile(path.join(dir, name))).buffer })));
-  return modelFromArtifacts(artifactsFromFiles(await readFile(modelJsonPath, 'utf8'), files));
+  const names = [path.basename(modelJsonPath), ...(await readdir(dir)).filter((f) => f.endsWith('.bin'))];
+  return Promise.all(
+    names.map(async (name) => {
+      const b = await readFile(path.join(dir, name));
+      return { name, bytes: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer };
+    }),
+  );
+}
+
+export async function loadModelFromPath(modelJsonPath: string): Promise<tf.LayersModel> {
+  const [json, ...weights] = await modelFilesAt(modelJsonPath);
+  return modelFromArtifacts(artifactsFromFiles(new TextDecoder().decode(json.bytes), weights));
 }
 
 export async function readZooManifest(): Promise<ZooManifest> {
