@@ -53,11 +53,10 @@ describe('every multiplier: fast layers agree with the per-product reference', (
         const ref = referenceConv(l.x, l.w, l.win, m.table, l.depthwise);
         let got: Float32Array;
         if (m.factors) {
-          const k = prepareKernel(l.w, m.factors, l.depthwise);
-          const codes = tf.tensor4d(l.x.codes, l.x.shape, 'int32');
-          const y = fastConv(codes, l.x, k, l.win);
+          const k = prepareKernel(l.w, m.factors, l.depthwise, l.x);
+          const y = fastConv(l.x, k, l.win);
           got = y.dataSync() as Float32Array;
-          tf.dispose([y, codes]);
+          y.dispose();
           disposeKernel(k);
         } else {
           got = lookupConv(l.x, prepareLookup(l.w.codes, l.w.shape, l.w.q, l.depthwise), l.win, m.table).values;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { mulberry32 } from '../util/random';
-import { disposeKernel, fastConv, prepareKernel } from './fast';
+import { disposeKernel, fastConv, fastLayer, prepareKernel } from './fast';
 import { lowRankMultiplier, truncatedOperands } from './testing';
 import { lookupConv, prepareLookup } from './lookup';
 import type { Window } from './geometry';
@@ -46,9 +46,8 @@ describe('fast approximate layers agree with the per-product reference', () => {
           const w = randomKernel(c.kernel, perChannel, 2, c.depthwise);
           const ref = referenceConv(x, w, c.win, table, c.depthwise);
           const before = tf.memory().numTensors;
-          const kernel = prepareKernel(w, factors, c.depthwise);
-          const codes = tf.tensor4d(x.codes, x.shape, 'int32');
-          const y = fastConv(codes, x, kernel, c.win);
+          const kernel = prepareKernel(w, factors, c.depthwise, x);
+          const y = fastConv(x, kernel, c.win);
           expect(y.shape).toEqual(ref.shape);
           const fast = y.dataSync();
           let maxDiff = 0;
@@ -59,7 +58,7 @@ describe('fast approximate layers agree with the per-product reference', () => {
           }
           // float32 rounding of sums of ~10^5-sized integer products
           expect(maxDiff).toBeLessThanOrEqual(maxAbs * 2e-6 + 1e-6);
-          tf.dispose([y, codes]);
+          y.dispose();
           disposeKernel(kernel);
           expect(tf.memory().numTensors).toBe(before);
         });
@@ -73,13 +72,12 @@ describe('fast approximate layers agree with the per-product reference', () => {
     const x = randomInput(c.input, 21);
     const w = randomKernel(c.kernel, true, 22, false);
     const ref = referenceConv(x, w, c.win, table, false);
-    const kernel = prepareKernel(w, factors, false);
-    const codes = tf.tensor4d(x.codes, x.shape, 'int32');
-    const y = fastConv(codes, x, kernel, c.win);
+    const kernel = prepareKernel(w, factors, false, x);
+    const y = fastConv(x, kernel, c.win);
     const got = y.dataSync();
     const maxAbs = Math.max(...ref.values.map(Math.abs));
     expect(Math.max(...Array.from(got, (v, i) => Math.abs(v - ref.values[i])))).toBeLessThanOrEqual(maxAbs * 2e-6);
-    tf.dispose([y, codes]);
+    y.dispose();
     disposeKernel(kernel);
   });
 
@@ -99,9 +97,9 @@ describe('fast approximate layers agree with the per-product reference', () => {
     const x = randomInput([1, 6, 6, 2], 5);
     const w = randomKernel([3, 3, 2, 3], true, 6, false);
     const win: Window = { kh: 3, kw: 3, strides: [1, 1], padding: 'same' };
-    const kernel = prepareKernel(w, { u: [], v: [] }, false);
+    const kernel = prepareKernel(w, { u: [], v: [] }, false, x);
     const codes = tf.tensor4d(x.codes, x.shape, 'int32');
-    const fast = fastConv(codes, x, kernel, win);
+    const fast = fastConv(x, kernel, win);
     const xf = tf.mul(tf.sub(tf.cast(codes, 'float32'), x.zeroPoint), x.scale) as tf.Tensor4D;
     const wf = tf.mul(tf.sub(tf.tensor4d(w.codes, w.shape, 'float32'), tf.tensor1d(w.q.zeroPoint, 'float32')), tf.tensor1d(w.q.scale)) as tf.Tensor4D;
     const float = tf.conv2d(xf, wf, 1, 'same');
@@ -109,4 +107,32 @@ describe('fast approximate layers agree with the per-product reference', () => {
     disposeKernel(kernel);
     tf.dispose([fast, codes, xf, wf, float]);
   });
+
+  for (const c of [cases[1], cases[3], cases[5]]) {
+    it(`maps operands on the device exactly as on the host, with bias and ReLU fused: ${c.name}`, () => {
+      const { table, factors } = lowRankMultiplier(2, 40);
+      const x = randomInput(c.input, 31);
+      const w = randomKernel(c.kernel, true, 32, c.depthwise);
+      const channels = c.depthwise ? c.kernel[2] : c.kernel[3];
+      const biasValues = Float32Array.from({ length: channels }, (_, i) => (i % 3) - 1);
+      const ref = referenceConv(x, w, c.win, table, c.depthwise);
+      const expected = ref.values.map((v, i) => Math.max(0, v + biasValues[i % channels]));
+      const before = tf.memory().numTensors;
+      const kernel = prepareKernel(w, factors, c.depthwise, x);
+      const bias = tf.tensor1d(biasValues);
+      // Float activations that quantise back to the test's codes.
+      const xf = tf.tensor4d(Float32Array.from(x.codes, (q) => (q - x.zeroPoint) * x.scale), x.shape);
+      const maxAbs = expected.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+      for (const mapOn of ['host', 'device'] as const) {
+        const y = fastLayer(xf, x, kernel, c.win, { bias, activation: 'relu' }, mapOn);
+        const got = y.dataSync() as Float32Array;
+        const maxDiff = got.reduce((a, v, i) => Math.max(a, Math.abs(v - expected[i])), 0);
+        expect(maxDiff, mapOn).toBeLessThanOrEqual(maxAbs * 2e-6 + 1e-6);
+        y.dispose();
+      }
+      tf.dispose([bias, xf]);
+      disposeKernel(kernel);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 });

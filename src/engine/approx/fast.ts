@@ -3,9 +3,15 @@
 //   Σ_k AM(x_k, w_k) − z_w·Σx − z_x·Σw + K·z_x·z_w = Σ_k (x_k − z_x)(w_k − z_w) + Σ_r Σ_k u_r[x_k]·v_r[w_k],
 // so ONE ordinary convolution over channel-stacked operands [x − z_x, u_1[x], …, u_R[x]] and
 // [w − z_w, v_1[w], …, v_R[w]] computes every approximate product, on whatever backend is active.
+// The output scale s_x·s_w is folded into the stacked weights, and bias and activation into the
+// convolution, so the layer costs one fused convolution plus the operand mapping.
+// Padding: the layer pads with the code of 0.0 (z_x). Shifting each map so that it is 0 at z_x,
+// u'_r = u_r − u_r[z_x], lets the convolution pad with zeros as usual; what the shift removes,
+// Σ_r u_r[z_x]·Σ_k v_r[w_k], is the same at every position (padded or not) and joins the bias.
 import * as tf from '@tensorflow/tfjs';
-import { place, type Window } from './geometry';
-import type { QuantisedKernel } from './reference';
+import type { Window } from './geometry';
+import type { Affine } from './quantise';
+import type { QuantisedInput, QuantisedKernel } from './reference';
 
 export interface Factors {
   u: Float32Array[];
@@ -17,91 +23,165 @@ export interface PreparedKernel {
   depthwise: boolean;
   rank: number;
   inChannels: number;
-  /** [kh, kw, Cin·(R+1), Cout] (conv) or [kh, kw, C·(R+1), 1] (depthwise): w − z_w, then v_r[w]. */
+  /**
+   * [kh, kw, Cin·(R+1), Cout] (conv) or [kh, kw, C·(R+1), 1] (depthwise): (w − z_w), then v_r[w],
+   * each times s_x·s_w of its output channel.
+   */
   stacked: tf.Tensor4D;
-  /** u_r as 256-entry lookup tensors for the activation codes (mapped on the device: webgl). */
-  u: tf.Tensor1D[];
-  /** The same tables on the host (mapped in TypeScript: wasm and cpu, where gather is slow). */
-  uHost: Float32Array[];
-  /** s_w per output channel. */
-  sw: tf.Tensor1D;
+  /** Operand map, code-major: row `code` holds [code − z_x, u'_1[code], …, u'_R[code]]. */
+  operandMap: Float32Array;
+  /** The same rows as a [256, R+1] tensor, for mapping on the device (webgl). */
+  operandTable: tf.Tensor2D;
+  /** Per output channel: s_x·s_w·Σ_r u_r[z_x]·Σ_k v_r[w_k], the part of the products the shifted maps leave out. */
+  offset: tf.Tensor1D;
 }
 
-export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: boolean): PreparedKernel {
+/** Activations tfjs fuses into a convolution. */
+export type FusedActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid';
+
+/** What follows the multiplications in the layer, applied inside the convolution where possible. */
+export interface Epilogue {
+  bias?: tf.Tensor;
+  activation?: FusedActivation;
+}
+
+export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: boolean, act: Affine): PreparedKernel {
   const [kh, kw, cin, cout] = w.shape;
   const R = factors.u.length;
   const blocks = R + 1;
   const stackedIn = cin * blocks;
   const channels = depthwise ? cin : cout;
-  const perChannel = (values: ArrayLike<number>) => Float32Array.from({ length: channels }, (_, c) => values[values.length === 1 ? 0 : c]);
+  const perChannel = (values: ArrayLike<number>) => Float64Array.from({ length: channels }, (_, c) => values[values.length === 1 ? 0 : c]);
   const zw = perChannel(w.q.zeroPoint);
+  const scale = perChannel(w.q.scale).map((s) => s * act.scale);
+  const atZero = factors.u.map((u) => u[act.zeroPoint]);
   const data = new Float32Array(kh * kw * stackedIn * cout);
+  const offset = new Float64Array(channels);
   for (let t = 0; t < kh * kw; t++)
     for (let c = 0; c < cin; c++)
       for (let o = 0; o < cout; o++) {
         const code = w.codes[(t * cin + c) * cout + o];
-        data[(t * stackedIn + c) * cout + o] = code - zw[depthwise ? c : o];
-        for (let r = 1; r < blocks; r++) data[(t * stackedIn + r * cin + c) * cout + o] = factors.v[r - 1][code];
+        const ch = depthwise ? c : o;
+        data[(t * stackedIn + c) * cout + o] = (code - zw[ch]) * scale[ch];
+        for (let r = 1; r < blocks; r++) {
+          data[(t * stackedIn + r * cin + c) * cout + o] = factors.v[r - 1][code] * scale[ch];
+          offset[ch] += atZero[r - 1] * factors.v[r - 1][code];
+        }
       }
+  const operandMap = new Float32Array(256 * blocks);
+  for (let code = 0; code < 256; code++) {
+    operandMap[code * blocks] = code - act.zeroPoint;
+    for (let r = 1; r < blocks; r++) operandMap[code * blocks + r] = factors.u[r - 1][code] - atZero[r - 1];
+  }
   return {
     depthwise,
     rank: R,
     inChannels: cin,
     stacked: tf.tensor4d(data, [kh, kw, stackedIn, cout]),
-    u: factors.u.map((u) => tf.tensor1d(u)),
-    uHost: factors.u.map((u) => Float32Array.from(u)),
-    sw: tf.tensor1d(perChannel(w.q.scale)),
+    operandMap,
+    operandTable: tf.tensor2d(operandMap, [256, blocks]),
+    offset: tf.tensor1d(Float32Array.from(offset, (v, ch) => v * scale[ch])),
   };
 }
 
+export const kernelTensors = (k: PreparedKernel): tf.Tensor[] => [k.stacked, k.operandTable, k.offset];
+
 export function disposeKernel(k: PreparedKernel): void {
-  tf.dispose([k.stacked, ...k.u, k.sw]);
+  tf.dispose(kernelTensors(k));
 }
 
 /**
- * Approximate convolution of activation codes ([B,H,W,Cin] int32, 0..255) with a prepared kernel.
- * Padding is filled with the activation zero point, the code of 0.0, as the float layer pads with 0.
+ * Approximate layer on float activations ([B,H,W,Cin]), quantised with `act`. On webgl the
+ * operands are quantised and mapped on the GPU; elsewhere one typed-array pass quantises and maps
+ * them, several times faster than the equivalent chain of tfjs ops (tf.gather above all).
  */
-export function fastConv(codes: tf.Tensor4D, act: { scale: number; zeroPoint: number }, k: PreparedKernel, win: Window): tf.Tensor4D {
+export function fastLayer(x: tf.Tensor4D, act: Affine, k: PreparedKernel, win: Window, epilogue: Epilogue = {}, mapOn: 'auto' | 'device' | 'host' = 'auto'): tf.Tensor4D {
+  const device = mapOn === 'device' || (mapOn === 'auto' && tf.getBackend() === 'webgl');
+  if (!device) return tf.tidy(() => convolve(stackFloats(x.dataSync(), x.shape, act, k), k, win, epilogue));
   return tf.tidy(() => {
-    const [, H, W] = codes.shape;
-    const p = place(H, W, win);
-    const padded = tf.pad(codes, [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]], act.zeroPoint) as tf.Tensor4D;
-    const stacked = stackOperands(padded, act.zeroPoint, k);
-    let acc: tf.Tensor4D;
-    if (k.depthwise) {
-      const all = tf.depthwiseConv2d(stacked, k.stacked, win.strides, 'valid');
-      const [b, h, w] = all.shape;
-      acc = k.rank === 0 ? all : (tf.sum(tf.reshape(all, [b, h, w, k.rank + 1, k.inChannels]), 3) as tf.Tensor4D);
-    } else {
-      acc = tf.conv2d(stacked, k.stacked, win.strides, 'valid');
-    }
-    return tf.mul(acc, tf.mul(k.sw, act.scale)) as tf.Tensor4D;
+    const codes = quantiseOnDevice(x, act).toInt();
+    const [b, h, w, c] = codes.shape;
+    // [B,H,W,C] codes → [B,H,W,C,R+1] mapped → block-major channels [B,H,W,(R+1)·C].
+    const mapped = tf.gather(k.operandTable, codes);
+    const stacked = k.rank === 0 ? tf.reshape(mapped, [b, h, w, c]) : tf.reshape(tf.transpose(mapped, [0, 1, 2, 4, 3]), [b, h, w, c * (k.rank + 1)]);
+    return convolve(stacked as tf.Tensor4D, k, win, epilogue);
   });
 }
 
-/**
- * [x − z_x, u_1[x], …, u_R[x]] along the channel axis. On CPU-side backends a typed-array loop maps
- * the codes several times faster than tf.gather; on webgl the data stay on the GPU.
- */
-function stackOperands(padded: tf.Tensor4D, zx: number, k: PreparedKernel): tf.Tensor4D {
-  if (tf.getBackend() === 'webgl' || k.rank === 0) {
-    const centred = tf.sub(tf.cast(padded, 'float32'), zx) as tf.Tensor4D;
-    return k.rank === 0 ? centred : (tf.concat([centred, ...k.u.map((u) => tf.gather(u, padded))], 3) as tf.Tensor4D);
+/** Activation codes (as float32) computed by tfjs ops, the GPU twin of `quantiseActivations`. */
+export function quantiseOnDevice(x: tf.Tensor4D, act: Affine): tf.Tensor4D {
+  return tf.tidy(() => tf.clipByValue(tf.floor(tf.add(tf.mul(x, 1 / act.scale), act.zeroPoint + 0.5)), 0, 255) as tf.Tensor4D);
+}
+
+/** Approximate layer on activation codes already on the host. */
+export function fastConv(input: QuantisedInput, k: PreparedKernel, win: Window, epilogue: Epilogue = {}): tf.Tensor4D {
+  return tf.tidy(() => convolve(stackCodes(input, k), k, win, epilogue));
+}
+
+function convolve(stacked: tf.Tensor4D, k: PreparedKernel, win: Window, { bias, activation = 'linear' }: Epilogue): tf.Tensor4D {
+  const b = k.rank === 0 ? bias : bias ? tf.add(bias, k.offset) : k.offset;
+  const pad = win.padding;
+  if (!k.depthwise) return tf.fused.conv2d({ x: stacked, filter: k.stacked, strides: win.strides, pad, bias: b, activation });
+  if (k.rank === 0) return tf.fused.depthwiseConv2d({ x: stacked, filter: k.stacked, strides: win.strides, pad, bias: b, activation });
+  const all = tf.depthwiseConv2d(stacked, k.stacked, win.strides, pad);
+  const [n, h, w] = all.shape;
+  const y = tf.add(tf.sum(tf.reshape(all, [n, h, w, k.rank + 1, k.inChannels]), 3), b!) as tf.Tensor4D;
+  return applyActivation(y, activation);
+}
+
+export function applyActivation<T extends tf.Tensor>(y: T, activation: FusedActivation): T {
+  switch (activation) {
+    case 'linear':
+      return y;
+    case 'relu':
+      return tf.relu(y);
+    case 'relu6':
+      return tf.relu6(y);
+    case 'elu':
+      return tf.elu(y);
+    case 'sigmoid':
+      return tf.sigmoid(y);
   }
-  const codes = padded.dataSync();
-  const [b, h, w, c] = padded.shape;
+}
+
+/**
+ * Block-major stacked operands [B, H, W, (R+1)·C] straight from float activations, quantised with
+ * the arithmetic of `quantiseActivations` and mapped in the same pass.
+ */
+function stackFloats(values: ArrayLike<number>, shape: [number, number, number, number], act: Affine, k: PreparedKernel): tf.Tensor4D {
+  const [b, h, w, c] = shape;
   const blocks = k.rank + 1;
-  const out = new Float32Array(codes.length * blocks);
-  const width = c * blocks;
-  for (let p = 0, pixels = b * h * w; p < pixels; p++) {
-    const src = p * c;
-    const dst = p * width;
-    for (let ch = 0; ch < c; ch++) {
-      const code = codes[src + ch];
-      out[dst + ch] = code - zx;
-      for (let r = 1; r < blocks; r++) out[dst + r * c + ch] = k.uHost[r - 1][code];
+  const map = k.operandMap;
+  const out = new Float32Array(values.length * blocks);
+  const inv = 1 / act.scale;
+  const shift = act.zeroPoint + 0.5;
+  if (blocks === 1) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] * inv + shift;
+      out[i] = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) - act.zeroPoint;
+    }
+  } else {
+    for (let p = 0, pixels = b * h * w; p < pixels; p++) {
+      const src = p * c;
+      const dst = src * blocks;
+      for (let ch = 0; ch < c; ch++) {
+        const v = values[src + ch] * inv + shift;
+        const row = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) * blocks;
+        for (let r = 0; r < blocks; r++) out[dst + r * c + ch] = map[row + r];
+      }
     }
   }
-  return tf.tensor4d(out, [b, h, w, width]);
+  return tf.tensor4d(out, [b, h, w, c * blocks]);
+}
+
+function stackCodes(input: QuantisedInput, k: PreparedKernel): tf.Tensor4D {
+  const [b, h, w, c] = input.shape;
+  const blocks = k.rank + 1;
+  const out = new Float32Array(input.codes.length * blocks);
+  for (let p = 0, pixels = b * h * w; p < pixels; p++)
+    for (let ch = 0; ch < c; ch++) {
+      const row = input.codes[p * c + ch] * blocks;
+      for (let r = 0; r < blocks; r++) out[p * c * blocks + r * c + ch] = k.operandMap[row + r];
+    }
+  return tf.tensor4d(out, [b, h, w, c * blocks]);
 }

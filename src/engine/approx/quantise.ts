@@ -27,9 +27,19 @@ export function affineFor(min: number, max: number): Affine {
 
 export const quantiseValue = (x: number, q: Affine) => Math.min(255, Math.max(0, Math.round(x / q.scale) + q.zeroPoint));
 
-export function quantiseArray(values: ArrayLike<number>, q: Affine): Int32Array {
+/**
+ * Activation codes for a whole tensor: the one quantiser every simulation path uses. Rounds half
+ * up, as floor(x/s + z + 0.5) truncated to int: several times faster than Math.round in V8, and
+ * `quantiseInto` in the fast path repeats exactly this arithmetic.
+ */
+export function quantiseActivations(values: ArrayLike<number>, q: Affine): Int32Array {
   const out = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = quantiseValue(values[i], q);
+  const inv = 1 / q.scale;
+  const shift = q.zeroPoint + 0.5;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] * inv + shift;
+    out[i] = v < 0 ? 0 : v >= 255 ? 255 : v | 0;
+  }
   return out;
 }
 

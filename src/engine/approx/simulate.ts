@@ -3,9 +3,12 @@
 // or with additive Gaussian noise. Calibration fixes each layer's activation quantisation once.
 import * as tf from '@tensorflow/tfjs';
 import { runGraph } from '../models/graph';
-import { disposeKernel, fastConv, prepareKernel, type Factors, type PreparedKernel } from './fast';
+import { addRelativeNoise } from '../noise/inject';
+import { GaussianSource } from '../util/gaussian';
+import { lookupConvWebGL, prepareWebGLLookup, webglLookupTensors, type WebGLLookupKernel } from './lookup-webgl';
+import { applyActivation, disposeKernel, fastLayer, kernelTensors, prepareKernel, quantiseOnDevice, type FusedActivation, type Factors, type PreparedKernel } from './fast';
 import type { Window } from './geometry';
-import { affineFor, quantiseWeights, type Affine, type AffineVector } from './quantise';
+import { affineFor, quantiseActivations, quantiseWeights, type Affine, type AffineVector } from './quantise';
 import { referenceConv } from './reference';
 import { lookupConv, prepareLookup, type LookupKernel } from './lookup';
 import { exactTable } from './table';
@@ -40,8 +43,13 @@ interface MultiplyLayer {
   q: AffineVector;
   /** Built on first use: most runs never look products up directly, and retraining re-quantises every step. */
   lookup?: LookupKernel;
+  lookupWebGL?: WebGLLookupKernel;
+  /** The layer's activation when tfjs can fuse it into the convolution, else null (applied by the layer's own object). */
+  fused: FusedActivation | null;
   activation: { apply(x: tf.Tensor): tf.Tensor } | null;
 }
+
+const FUSABLE: Record<string, FusedActivation> = { Linear: 'linear', ReLU: 'relu', Relu: 'relu', Relu6: 'relu6', ReLU6: 'relu6', Elu: 'elu', ELU: 'elu', Sigmoid: 'sigmoid' };
 
 let EXACT: Int32Array | null = null;
 const NO_FACTORS: Factors = { u: [], v: [] };
@@ -62,6 +70,7 @@ function describe(layer: tf.layers.Layer, act: Affine, perChannel: boolean): Mul
   const [kh, kw] = shape;
   const channels = depthwise ? shape[2] : shape[3];
   const { codes, q } = quantiseWeights(kernel.dataSync() as Float32Array, channels, perChannel);
+  const activation = (layer as unknown as { activation?: { apply(x: tf.Tensor): tf.Tensor; getClassName(): string } }).activation ?? null;
   return {
     layer,
     depthwise,
@@ -71,12 +80,15 @@ function describe(layer: tf.layers.Layer, act: Affine, perChannel: boolean): Mul
     kernelShape: shape,
     codes,
     q,
-    activation: (layer as unknown as { activation?: { apply(x: tf.Tensor): tf.Tensor } }).activation ?? null,
+    fused: activation ? (FUSABLE[activation.getClassName()] ?? null) : 'linear',
+    activation,
   };
 }
 
 export class ApproxSimulation {
   private readonly kernels = new Map<string, PreparedKernel>();
+  /** Multiplier tables as [256,256] textures for the WebGL lookup program, by multiplier id. */
+  private readonly tables = new Map<string, tf.Tensor2D>();
 
   private constructor(
     readonly model: tf.LayersModel,
@@ -111,29 +123,56 @@ export class ApproxSimulation {
     const key = `${l.layer.name}\u0000${m?.id ?? 'exact'}`;
     let k = this.kernels.get(key);
     if (!k) {
-      k = prepareKernel({ codes: l.codes, shape: l.kernelShape, q: l.q }, m?.factors ?? NO_FACTORS, l.depthwise);
+      k = prepareKernel({ codes: l.codes, shape: l.kernelShape, q: l.q }, m?.factors ?? NO_FACTORS, l.depthwise, l.act);
       // Built inside a run's tidy scope, but cached across runs: keep the tensors alive.
-      [k.stacked, ...k.u, k.sw].forEach((t) => tf.keep(t));
+      kernelTensors(k).forEach((t) => tf.keep(t));
       this.kernels.set(key, k);
     }
     return k;
   }
 
+  private webglLookup(l: MultiplyLayer): WebGLLookupKernel {
+    if (!l.lookupWebGL) {
+      l.lookupWebGL = prepareWebGLLookup(l.codes, l.kernelShape, l.q, l.depthwise);
+      webglLookupTensors(l.lookupWebGL).forEach((t) => tf.keep(t));
+    }
+    return l.lookupWebGL;
+  }
+
+  private tableTexture(m: SimMultiplier | null): tf.Tensor2D {
+    const id = m?.id ?? 'exact';
+    let t = this.tables.get(id);
+    if (!t) {
+      t = tf.keep(tf.tensor2d(Float32Array.from(m?.table ?? (EXACT ??= exactTable().values)), [256, 256]));
+      this.tables.set(id, t);
+    }
+    return t;
+  }
+
+  /** The layer's output (bias and activation included) with its products made by `mode`. */
   private multiply(l: MultiplyLayer, input: tf.Tensor, mode: Exclude<LayerMode, { kind: 'float' | 'noise' }>, method: Method): tf.Tensor {
     const x4 = (l.dense ? tf.reshape(input, [-1, 1, 1, input.shape[input.shape.length - 1]]) : input) as tf.Tensor4D;
-    const codes = tf.clipByValue(tf.add(tf.round(tf.div(x4, l.act.scale)), l.act.zeroPoint), 0, 255).toInt() as tf.Tensor4D;
     const m = mode.kind === 'approx' ? mode.multiplier : null;
+    // The layer's own bias variable: current even while retraining changes it.
+    const bias = l.layer.getWeights()[1];
     let y: tf.Tensor4D;
     if (method === 'fast' && (!m || m.factors)) {
-      y = fastConv(codes, l.act, this.kernel(l, m), l.window);
+      y = fastLayer(x4, l.act, this.kernel(l, m), l.window, { bias, activation: l.fused ?? 'linear' });
+    } else if (method !== 'reference' && tf.getBackend() === 'webgl') {
+      y = lookupConvWebGL(quantiseOnDevice(x4, l.act), l.act, this.webglLookup(l), l.window, this.tableTexture(m));
+      if (bias) y = tf.add(y, bias);
+      if (l.fused) y = applyActivation(y, l.fused);
     } else {
       const table = m?.table ?? (EXACT ??= exactTable().values);
-      const input = { codes: codes.dataSync() as Int32Array, shape: codes.shape, ...l.act };
-      const out = method === 'reference' ? referenceConv(input, { codes: l.codes, shape: l.kernelShape, q: l.q }, l.window, table, l.depthwise) : lookupConv(input, (l.lookup ??= prepareLookup(l.codes, l.kernelShape, l.q, l.depthwise)), l.window, table);
+      const codes = { codes: quantiseActivations(x4.dataSync(), l.act), shape: x4.shape, ...l.act };
+      const w = { codes: l.codes, shape: l.kernelShape, q: l.q };
+      const out = method === 'reference' ? referenceConv(codes, w, l.window, table, l.depthwise) : lookupConv(codes, (l.lookup ??= prepareLookup(l.codes, l.kernelShape, l.q, l.depthwise)), l.window, table);
       y = tf.tensor4d(out.values, out.shape);
+      if (bias) y = tf.add(y, bias);
+      if (l.fused) y = applyActivation(y, l.fused);
     }
-    const out = l.dense ? tf.reshape(y, [...input.shape.slice(0, -1), y.shape[3]]) : y;
-    return out;
+    const out = (l.fused || !l.activation ? y : l.activation.apply(y)) as tf.Tensor4D;
+    return l.dense ? tf.reshape(out, [...input.shape.slice(0, -1), out.shape[3]]) : out;
   }
 
   /**
@@ -141,23 +180,14 @@ export class ApproxSimulation {
    * adds ε·std(y)·relStd to the float layer's output, std over the whole batch output.
    */
   run(x: tf.Tensor, modes: Record<string, LayerMode>, method: Method = 'fast', seed = 1): tf.Tensor {
-    let noiseSeed = seed;
+    const noise = new GaussianSource(seed);
     return runGraph(this.model, x, (layer, input) => {
       const l = this.layers.get(layer.name);
       const mode = modes[layer.name];
       if (!l || !mode || mode.kind === 'float') return null;
-      let pre: tf.Tensor;
-      if (mode.kind === 'noise') {
-        pre = this.linearFloat(l, input);
-        const std = tf.sqrt(tf.moments(pre).variance);
-        pre = tf.add(pre, tf.mul(tf.randomNormal(pre.shape, 0, 1, 'float32', noiseSeed++), tf.mul(std, mode.relStd)));
-      } else {
-        pre = this.multiply(l, input, mode, method);
-        // The layer's own bias variable: current even while retraining changes it.
-        const bias = layer.getWeights()[1];
-        if (bias) pre = tf.add(pre, bias);
-      }
-      return l.activation ? l.activation.apply(pre) : pre;
+      if (mode.kind !== 'noise') return this.multiply(l, input, mode, method);
+      const noisy = addRelativeNoise(this.linearFloat(l, input), mode.relStd, noise, l.fused ?? 'linear');
+      return l.fused || !l.activation ? noisy : l.activation.apply(noisy);
     });
   }
 
@@ -177,11 +207,7 @@ export class ApproxSimulation {
         const float = layer.apply(input, { training: true }) as tf.Tensor;
         // A copy off the tape: the approximate path must not be differentiated (round, gather).
         const detached = tf.tensor(input.dataSync(), input.shape);
-        let approx = this.multiply(l, detached, mode, method);
-        const bias = layer.getWeights()[1];
-        if (bias) approx = tf.add(approx, bias);
-        if (l.activation) approx = l.activation.apply(approx);
-        return straightThrough(float, approx);
+        return straightThrough(float, this.multiply(l, detached, mode, method));
       },
       { training: true },
     );
@@ -189,7 +215,10 @@ export class ApproxSimulation {
 
   /** Re-quantises every multiply layer's weights from their current values (after a training step). */
   requantise(perChannelWeights = true): void {
-    for (const [name, l] of this.layers) this.layers.set(name, describe(l.layer, l.act, perChannelWeights));
+    for (const [name, l] of this.layers) {
+      if (l.lookupWebGL) tf.dispose(webglLookupTensors(l.lookupWebGL));
+      this.layers.set(name, describe(l.layer, l.act, perChannelWeights));
+    }
     for (const k of this.kernels.values()) disposeKernel(k);
     this.kernels.clear();
   }
@@ -198,15 +227,21 @@ export class ApproxSimulation {
   private linearFloat(l: MultiplyLayer, input: tf.Tensor): tf.Tensor {
     const [kernel, bias] = l.layer.getWeights();
     const x4 = (l.dense ? tf.reshape(input, [-1, 1, 1, input.shape[input.shape.length - 1]]) : input) as tf.Tensor4D;
-    const k4 = tf.reshape(kernel, l.kernelShape) as tf.Tensor4D;
-    let y = l.depthwise ? tf.depthwiseConv2d(x4, k4, l.window.strides, l.window.padding) : tf.conv2d(x4, k4, l.window.strides, l.window.padding);
-    if (bias) y = tf.add(y, bias);
+    const filter = tf.reshape(kernel, l.kernelShape) as tf.Tensor4D;
+    const args = { x: x4, filter, strides: l.window.strides, pad: l.window.padding, bias };
+    const y = l.depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
     return l.dense ? tf.reshape(y, [...input.shape.slice(0, -1), y.shape[3]]) : y;
   }
 
   dispose(): void {
     for (const k of this.kernels.values()) disposeKernel(k);
     this.kernels.clear();
+    for (const l of this.layers.values()) {
+      if (l.lookupWebGL) tf.dispose(webglLookupTensors(l.lookupWebGL));
+      l.lookupWebGL = undefined;
+    }
+    tf.dispose([...this.tables.values()]);
+    this.tables.clear();
   }
 }
 

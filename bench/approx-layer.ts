@@ -1,0 +1,100 @@
+// One convolution layer the size of LeNet's second (3×3, 16 → 32 channels, ReLU) on a batch of 256
+// 28×28 inputs, run through the simulation in every mode, in one run on one backend: time per batch
+// and the ratio to the float layer. Shared by the Node and the Chromium benchmark.
+import * as tf from '@tensorflow/tfjs';
+import { builtinCatalogue, findMultiplier, simMultiplier } from '../src/engine/approx/catalogue';
+import { multiplierMetrics } from '../src/engine/approx/metrics';
+import { ApproxSimulation, type LayerMode, type Method } from '../src/engine/approx/simulate';
+import type { UnsignedMultiplierTable } from '../src/engine/approx/table';
+import { median } from './timing';
+
+const [B, H, W, C, O] = [256, 28, 28, 16, 32];
+const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+export interface LayerBenchResult {
+  backend: string;
+  layer: { batch: number; size: number; in: number; out: number; kernel: number; macs_per_batch: number };
+  modes: Record<string, { ms_per_batch: number; ratio_to_float: number; multiplier?: string; rank?: number | null }>;
+  targets: Record<string, { value: number; target: string; met: boolean }>;
+}
+
+export async function benchApproxLayer(runs = 5, log: (line: string) => void = () => {}): Promise<LayerBenchResult> {
+  const input = tf.input({ shape: [H, W, C] });
+  const conv = tf.layers.conv2d({ filters: O, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) });
+  const model = tf.model({ inputs: input, outputs: conv.apply(input) as tf.SymbolicTensor });
+  const x = tf.randomUniform([B, H, W, C], 0, 1, 'float32', 7);
+  const sim = ApproxSimulation.calibrate(model, x);
+  const once = async (f: () => tf.Tensor) => {
+    const t0 = performance.now();
+    const y = f();
+    await y.data();
+    y.dispose();
+    return performance.now() - t0;
+  };
+  const runFloat = () => sim.run(x, { conv: { kind: 'float' } });
+  // Each timing is paired with a float run right next to it and the ratio taken per pair: on a
+  // shared machine the speed drifts by tens of percent within a minute.
+  const paired = async (f: () => tf.Tensor, n = runs) => {
+    await once(f);
+    await once(runFloat);
+    const times: number[] = [];
+    const ratios: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const before = await once(runFloat);
+      const t = await once(f);
+      const after = await once(runFloat);
+      times.push(t);
+      ratios.push((2 * t) / (before + after));
+    }
+    return { ms: middle(times), ratio: middle(ratios) };
+  };
+  const catalogue = builtinCatalogue();
+  const designs: { key: string; id: string; method: Method; runs?: number }[] = [
+    { key: 'approx_rank1', id: 'trunc-1', method: 'fast' },
+    { key: 'approx_rank2', id: 'tm-2', method: 'fast' },
+    { key: 'approx_rank8', id: 'trunc-8', method: 'fast' },
+    { key: 'lookup', id: 'mitchell', method: 'fast', runs: 3 },
+    { key: 'lookup_rank2_table', id: 'tm-2', method: 'lookup', runs: 3 },
+    { key: 'reference', id: 'tm-2', method: 'reference', runs: 1 },
+  ];
+  log('float');
+  // Through the same graph runner as every other mode (model.predict would split the batch).
+  const float = await median(runs, () => once(runFloat));
+  const modes: LayerBenchResult['modes'] = { float: { ms_per_batch: float, ratio_to_float: 1 } };
+  const record = (key: string, m: { ms: number; ratio: number }, extra: object = {}) => (modes[key] = { ms_per_batch: m.ms, ratio_to_float: m.ratio, ...extra });
+  log('quantised');
+  record('quantised', await paired(() => sim.run(x, { conv: { kind: 'exact' } })));
+  for (const d of designs) {
+    log(d.key);
+    const entry = findMultiplier(catalogue, d.id)!;
+    const m = simMultiplier(entry);
+    const rank = multiplierMetrics(entry.table as UnsignedMultiplierTable).float_rank;
+    const mode: LayerMode = { kind: 'approx', multiplier: m };
+    record(d.key, await paired(() => sim.run(x, { conv: mode }, d.method), d.runs), { multiplier: entry.name, rank });
+  }
+  // What the rank-8 layer cannot go below: one plain convolution over the 9× wider stacked input.
+  log('stacked_conv_rank8');
+  const wide = tf.randomUniform([B, H, W, 9 * C], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const wideKernel = tf.randomUniform([3, 3, 9 * C, O], -1, 1, 'float32', 9) as tf.Tensor4D;
+  record('stacked_conv_rank8', await paired(() => tf.fused.conv2d({ x: wide, filter: wideKernel, strides: 1, pad: 'same', activation: 'relu' })));
+  tf.dispose([wide, wideKernel]);
+  log('noise');
+  record('noise', await paired(() => sim.run(x, { conv: { kind: 'noise', relStd: 0.1 } })));
+  sim.dispose();
+  model.dispose();
+  x.dispose();
+  const lookup = Math.min(modes.lookup.ratio_to_float, modes.lookup_rank2_table.ratio_to_float);
+  const target = (value: number, limit: number, text: string) => ({ value, target: text, met: value <= limit });
+  return {
+    backend: tf.getBackend(),
+    layer: { batch: B, size: H, in: C, out: O, kernel: 3, macs_per_batch: B * H * W * 9 * C * O },
+    modes,
+    targets: {
+      rank1_ratio: target(modes.approx_rank1.ratio_to_float, 3, '≤ 3× float'),
+      rank2_ratio: target(modes.approx_rank2.ratio_to_float, 3, '≤ 3× float'),
+      rank8_ratio: target(modes.approx_rank8.ratio_to_float, 6, '≤ 6× float'),
+      rank8_vs_lookup: target(modes.approx_rank8.ratio_to_float / lookup, 1 / 3, '≥ 3× faster than direct lookup (value: time ratio)'),
+      noise_ratio: target(modes.noise.ratio_to_float, 1.3, '≤ 1.3× float'),
+    },
+  };
+}
