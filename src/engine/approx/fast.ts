@@ -24,8 +24,8 @@ export interface PreparedKernel {
   rank: number;
   inChannels: number;
   /**
-   * [kh, kw, Cin·(R+1), Cout] (conv) or [kh, kw, C·(R+1), 1] (depthwise): (w − z_w), then v_r[w],
-   * each times s_x·s_w of its output channel.
+   * [kh, kw, Cin·(R+1), Cout] (conv) or [kh, kw, C·(R+1), 1] (depthwise), channel-major: for each
+   * input channel (w − z_w), v_1[w], …, v_R[w], each times s_x·s_w of its output channel.
    */
   stacked: tf.Tensor4D;
   /** Operand map, code-major: row `code` holds [code − z_x, u'_1[code], …, u'_R[code]]. */
@@ -62,9 +62,9 @@ export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: b
       for (let o = 0; o < cout; o++) {
         const code = w.codes[(t * cin + c) * cout + o];
         const ch = depthwise ? c : o;
-        data[(t * stackedIn + c) * cout + o] = (code - zw[ch]) * scale[ch];
+        data[(t * stackedIn + c * blocks) * cout + o] = (code - zw[ch]) * scale[ch];
         for (let r = 1; r < blocks; r++) {
-          data[(t * stackedIn + r * cin + c) * cout + o] = factors.v[r - 1][code] * scale[ch];
+          data[(t * stackedIn + c * blocks + r) * cout + o] = factors.v[r - 1][code] * scale[ch];
           offset[ch] += atZero[r - 1] * factors.v[r - 1][code];
         }
       }
@@ -101,9 +101,8 @@ export function fastLayer(x: tf.Tensor4D, act: Affine, k: PreparedKernel, win: W
   return tf.tidy(() => {
     const codes = quantiseOnDevice(x, act).toInt();
     const [b, h, w, c] = codes.shape;
-    // [B,H,W,C] codes → [B,H,W,C,R+1] mapped → block-major channels [B,H,W,(R+1)·C].
-    const mapped = tf.gather(k.operandTable, codes);
-    const stacked = k.rank === 0 ? tf.reshape(mapped, [b, h, w, c]) : tf.reshape(tf.transpose(mapped, [0, 1, 2, 4, 3]), [b, h, w, c * (k.rank + 1)]);
+    // [B,H,W,C] codes → [B,H,W,C,R+1] mapped → channel-major [B,H,W,C·(R+1)].
+    const stacked = tf.reshape(tf.gather(k.operandTable, codes), [b, h, w, c * (k.rank + 1)]);
     return convolve(stacked as tf.Tensor4D, k, win, epilogue);
   });
 }
@@ -125,7 +124,7 @@ function convolve(stacked: tf.Tensor4D, k: PreparedKernel, win: Window, { bias, 
   if (k.rank === 0) return tf.fused.depthwiseConv2d({ x: stacked, filter: k.stacked, strides: win.strides, pad, bias: b, activation });
   const all = tf.depthwiseConv2d(stacked, k.stacked, win.strides, pad);
   const [n, h, w] = all.shape;
-  const y = tf.add(tf.sum(tf.reshape(all, [n, h, w, k.rank + 1, k.inChannels]), 3), b!) as tf.Tensor4D;
+  const y = tf.add(tf.sum(tf.reshape(all, [n, h, w, k.inChannels, k.rank + 1]), 4), b!) as tf.Tensor4D;
   return applyActivation(y, activation);
 }
 
@@ -145,7 +144,7 @@ export function applyActivation<T extends tf.Tensor>(y: T, activation: FusedActi
 }
 
 /**
- * Block-major stacked operands [B, H, W, (R+1)·C] straight from float activations, quantised with
+ * Channel-major stacked operands [B, H, W, C·(R+1)] straight from float activations, quantised with
  * the arithmetic of `quantiseActivations` and mapped in the same pass.
  */
 function stackFloats(values: ArrayLike<number>, shape: [number, number, number, number], act: Affine, k: PreparedKernel): tf.Tensor4D {
@@ -161,14 +160,10 @@ function stackFloats(values: ArrayLike<number>, shape: [number, number, number, 
       out[i] = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) - act.zeroPoint;
     }
   } else {
-    for (let p = 0, pixels = b * h * w; p < pixels; p++) {
-      const src = p * c;
-      const dst = src * blocks;
-      for (let ch = 0; ch < c; ch++) {
-        const v = values[src + ch] * inv + shift;
-        const row = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) * blocks;
-        for (let r = 0; r < blocks; r++) out[dst + r * c + ch] = map[row + r];
-      }
+    for (let i = 0, dst = 0; i < values.length; i++) {
+      const v = values[i] * inv + shift;
+      const row = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) * blocks;
+      for (let r = 0; r < blocks; r++) out[dst++] = map[row + r];
     }
   }
   return tf.tensor4d(out, [b, h, w, c * blocks]);
@@ -178,10 +173,9 @@ function stackCodes(input: QuantisedInput, k: PreparedKernel): tf.Tensor4D {
   const [b, h, w, c] = input.shape;
   const blocks = k.rank + 1;
   const out = new Float32Array(input.codes.length * blocks);
-  for (let p = 0, pixels = b * h * w; p < pixels; p++)
-    for (let ch = 0; ch < c; ch++) {
-      const row = input.codes[p * c + ch] * blocks;
-      for (let r = 0; r < blocks; r++) out[p * c * blocks + r * c + ch] = k.operandMap[row + r];
-    }
+  for (let i = 0, dst = 0; i < input.codes.length; i++) {
+    const row = input.codes[i] * blocks;
+    for (let r = 0; r < blocks; r++) out[dst++] = k.operandMap[row + r];
+  }
   return tf.tensor4d(out, [b, h, w, c * blocks]);
 }
