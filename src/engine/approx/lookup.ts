@@ -1,7 +1,8 @@
 // Direct lookup of every product in the multiplier's table, as tight as plain TypeScript allows:
 // the fallback for error tables whose exact factorisation needs too many rank-one terms. Patches
-// are gathered once per output position and weights are laid out per output channel, so the inner
-// loop is one table read and one add.
+// are gathered once per output position. For a convolution the inner loop runs over output
+// channels with one activation fixed, so every read falls in the same 1 KB row of the table (L1),
+// not anywhere in its 256 KB.
 import { channelParam, type AffineVector } from './quantise';
 import { place, type Window } from './geometry';
 
@@ -11,7 +12,7 @@ export interface LookupKernel {
   kw: number;
   cin: number;
   cout: number;
-  /** [Cout][K] weight codes (conv) or [C][kh·kw] (depthwise). */
+  /** [K][Cout] weight codes (conv) or [C][kh·kw] (depthwise). */
   weights: Int32Array;
   sumW: Float64Array;
   q: AffineVector;
@@ -28,7 +29,7 @@ export function prepareLookup(codes: Int32Array, shape: [number, number, number,
       for (let o = 0; o < kOut; o++) {
         const code = codes[(t * cin + c) * kOut + o];
         const [channel, k] = depthwise ? [c, t] : [o, t * cin + c];
-        weights[channel * K + k] = code;
+        weights[depthwise ? channel * K + k : k * cout + channel] = code;
         sumW[channel] += code;
       }
   return { depthwise, kh, kw, cin, cout, weights, sumW, q };
@@ -50,6 +51,8 @@ export function lookupConv(
   const out = new Float32Array(B * p.outH * p.outW * k.cout);
   const scale = Float64Array.from({ length: k.cout }, (_, c) => x.scale * channelParam(k.q, c).scale);
   const zw = Float64Array.from({ length: k.cout }, (_, c) => channelParam(k.q, c).zeroPoint);
+  const { weights, sumW, cout } = k;
+  const acc = new Int32Array(cout);
   let o = 0;
   for (let b = 0; b < B; b++)
     for (let oy = 0; oy < p.outH; oy++)
@@ -64,24 +67,28 @@ export function lookupConv(
             const t = i * k.kw + j;
             for (let c = 0; c < C; c++) rows[t * C + c] = (inside ? x.codes[base + c] : zx) << 8;
           }
-        let patchSum = 0;
-        if (!k.depthwise) for (let t = 0; t < K; t++) patchSum += rows[t] >> 8;
-        for (let co = 0; co < k.cout; co++) {
-          let am = 0;
-          let sumX = patchSum;
-          const w = co * K;
-          if (k.depthwise) {
-            sumX = 0;
+        if (k.depthwise) {
+          for (let co = 0; co < cout; co++) {
+            let am = 0;
+            let sumX = 0;
             for (let t = 0; t < taps; t++) {
               const row = rows[t * C + co];
-              am += table[row + k.weights[w + t]];
+              am += table[row + weights[co * taps + t]];
               sumX += row >> 8;
             }
-          } else {
-            for (let t = 0; t < K; t++) am += table[rows[t] + k.weights[w + t]];
+            out[o++] = scale[co] * (am - zw[co] * sumX - zx * sumW[co] + K * zx * zw[co]);
           }
-          out[o++] = scale[co] * (am - zw[co] * sumX - zx * k.sumW[co] + K * zx * zw[co]);
+          continue;
         }
+        acc.fill(0);
+        let sumX = 0;
+        for (let t = 0; t < K; t++) {
+          const row = rows[t];
+          sumX += row >> 8;
+          const w = t * cout;
+          for (let co = 0; co < cout; co++) acc[co] += table[row + weights[w + co]];
+        }
+        for (let co = 0; co < cout; co++) out[o++] = scale[co] * (acc[co] - zw[co] * sumX - zx * sumW[co] + K * zx * zw[co]);
       }
   return { values: out, shape: [B, p.outH, p.outW, k.cout] };
 }

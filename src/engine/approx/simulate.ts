@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { runGraph } from '../models/graph';
 import { addRelativeNoise } from '../noise/inject';
+import type { LayerOperandSource } from '../noise/error-model';
 import { GaussianSource } from '../util/gaussian';
 import { lookupConvWebGL, prepareWebGLLookup, webglLookupTensors, type WebGLLookupKernel } from './lookup-webgl';
 import { applyActivation, disposeKernel, fastLayer, kernelTensors, prepareKernel, quantiseOnDevice, type FusedActivation, type Factors, type PreparedKernel } from './fast';
@@ -112,6 +113,34 @@ export class ApproxSimulation {
       layers.set(name, describe(model.getLayer(name), affineFor(lo, hi), options.perChannelWeights ?? true));
     }
     return new ApproxSimulation(model, layers);
+  }
+
+  /**
+   * Each multiply layer's quantised operands on `x`, with the float model upstream: what the error
+   * model samples its receptive fields from.
+   */
+  operandSources(x: tf.Tensor): LayerOperandSource[] {
+    const sources: LayerOperandSource[] = [];
+    tf.dispose(
+      runGraph(this.model, x, (layer, input) => {
+        const l = this.layers.get(layer.name);
+        if (!l) return null;
+        const shape = (l.dense ? [input.size / input.shape[input.shape.length - 1], 1, 1, input.shape[input.shape.length - 1]] : input.shape) as [number, number, number, number];
+        sources.push({
+          name: layer.name,
+          depthwise: l.depthwise,
+          window: l.window,
+          kernelShape: l.kernelShape,
+          weightCodes: l.codes,
+          weightQ: l.q,
+          inputCodes: quantiseActivations(input.dataSync(), l.act),
+          inputShape: shape,
+          inputZeroPoint: l.act.zeroPoint,
+        });
+        return null;
+      }),
+    );
+    return sources;
   }
 
   /** Names of the layers whose multiplications can be made approximate, in model order. */

@@ -1,0 +1,299 @@
+// From learned tolerances to a multiplier per layer (algorithms.md §2): predict every multiplier's
+// error in every layer, give each layer the lowest-power multiplier whose predicted error std fits
+// its tolerance, retrain through the chosen multipliers, and compare with single-multiplier
+// baselines on the same model.
+import * as tf from '@tensorflow/tfjs';
+import type { CatalogueEntry } from '../approx/catalogue';
+import { simMultiplier } from '../approx/catalogue';
+import { retrainApproximate } from '../approx/retrain';
+import { ApproxSimulation, type LayerMode } from '../approx/simulate';
+import type { Batchable } from '../data/tensors';
+import { modelFromArtifacts, modelToArtifacts } from '../models/io';
+import { yieldToEventLoop } from '../util/yield';
+import { measureErrorStd, predictErrorStd, sampleLayer, type LayerSample } from './error-model';
+import { learnTolerance, multiplyShares, type LayerTolerance, type ToleranceOptions, type ToleranceProgress } from './tolerance';
+
+/** A multiplier the mapping may choose: unsigned, with a known relative power. */
+export interface Candidate {
+  id: string;
+  name: string;
+  relativePower: number;
+  powerSource: string;
+  table: Int32Array;
+  entry: CatalogueEntry;
+}
+
+export function candidatesFrom(entries: CatalogueEntry[], exact: CatalogueEntry): Candidate[] {
+  const usable = entries.filter((e) => !e.table.signed && e.power.relative !== null);
+  const hasExact = usable.some((e) => e.power.relative === 1 && isExactTable(e.table.values));
+  const all = hasExact ? usable : [exact, ...usable];
+  return all
+    .map((e) => ({ id: e.id, name: e.name, relativePower: e.power.relative!, powerSource: e.power.source, table: e.table.values, entry: e }))
+    .sort((a, b) => a.relativePower - b.relativePower || a.name.localeCompare(b.name));
+}
+
+function isExactTable(values: Int32Array): boolean {
+  for (let i = 0; i < 65536; i++) if (values[i] !== (i >> 8) * (i & 255)) return false;
+  return true;
+}
+
+export interface ErrorPair {
+  layer: string;
+  multiplier: string;
+  predicted: number;
+  measured: number;
+}
+
+/** Predicted and measured error std for every (layer, multiplier) pair. */
+export function errorModelPairs(samples: LayerSample[], candidates: Candidate[]): ErrorPair[] {
+  return samples.flatMap((s) => candidates.map((c) => ({ layer: s.name, multiplier: c.id, predicted: predictErrorStd(s, c.table), measured: measureErrorStd(s, c.table) })));
+}
+
+/** Pearson correlation of predicted against measured, over pairs where either is non-zero. */
+export function correlation(pairs: ErrorPair[]): number {
+  const used = pairs.filter((p) => p.predicted > 0 || p.measured > 0);
+  const n = used.length;
+  if (n < 2) return NaN;
+  const mx = used.reduce((s, p) => s + p.predicted, 0) / n;
+  const my = used.reduce((s, p) => s + p.measured, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (const p of used) {
+    sxy += (p.predicted - mx) * (p.measured - my);
+    sxx += (p.predicted - mx) ** 2;
+    syy += (p.measured - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+export interface LayerChoice {
+  name: string;
+  opsShare: number;
+  sigma: number;
+  /** std of the exact integer output on reference data. */
+  outputStd: number;
+  /** σ_tol = σ·std(Y), in integer output units. */
+  sigmaTol: number;
+  multiplier: string;
+  multiplierName: string;
+  relativePower: number;
+  predicted: number;
+  measured: number;
+}
+
+/** Each layer's lowest-power candidate with predicted σ̂ ≤ σ_tol (the exact multiplier always fits). */
+export function chooseMultipliers(tolerances: LayerTolerance[], samples: LayerSample[], pairs: ErrorPair[], candidates: Candidate[]): LayerChoice[] {
+  const byLayer = new Map(samples.map((s) => [s.name, s]));
+  return tolerances.map((t) => {
+    const outputStd = byLayer.get(t.name)!.outputStd;
+    const sigmaTol = t.sigma * outputStd;
+    const fits = candidates
+      .map((c) => ({ c, pair: pairs.find((p) => p.layer === t.name && p.multiplier === c.id)! }))
+      .filter(({ pair }) => pair.predicted <= sigmaTol)
+      .sort((a, b) => a.c.relativePower - b.c.relativePower || a.pair.predicted - b.pair.predicted);
+    const { c, pair } = fits[0] ?? { c: candidates.find((x) => isExactTable(x.table))!, pair: { predicted: 0, measured: 0 } };
+    return { name: t.name, opsShare: t.opsShare, sigma: t.sigma, outputStd, sigmaTol, multiplier: c.id, multiplierName: c.name, relativePower: c.relativePower, predicted: pair.predicted, measured: pair.measured };
+  });
+}
+
+export const energyOf = (layers: { opsShare: number; relativePower: number }[]) => layers.reduce((s, l) => s + l.opsShare * l.relativePower, 0);
+
+/** Test accuracy of the simulation with `modes`, in batches. */
+export async function accuracyOf(sim: ApproxSimulation, modes: Record<string, LayerMode>, test: Batchable, batch = 250): Promise<number> {
+  let hits = 0;
+  for (let start = 0; start < test.count; start += batch) {
+    const size = Math.min(batch, test.count - start);
+    const h = tf.tidy(() => {
+      const labels = tf.argMax(test.y.slice(start, size), 1);
+      return tf.sum(tf.cast(tf.equal(tf.argMax(sim.run(test.x.slice(start, size), modes), 1), labels), 'float32'));
+    });
+    hits += (await h.data())[0];
+    h.dispose();
+    await yieldToEventLoop();
+  }
+  return hits / test.count;
+}
+
+export const cloneModel = async (model: tf.LayersModel) => modelFromArtifacts(await modelToArtifacts(model));
+
+export interface MappingOptions extends Omit<ToleranceOptions, 'onProgress' | 'shouldStop'> {
+  retrainEpochs?: number;
+  retrainLearningRate?: number;
+  /** Reference images the operand statistics are sampled from. */
+  referenceCount?: number;
+  fields?: number;
+  /** Single-multiplier baselines (each retrained like the mapping): skip to save time. */
+  baselines?: boolean;
+  shouldStop?: () => boolean;
+  onProgress?: (p: MappingProgress) => void;
+}
+
+export type MappingPhase = 'tolerance' | 'error-model' | 'evaluate' | 'retrain' | 'baselines';
+export interface MappingProgress {
+  phase: MappingPhase;
+  /** 0..1 within the phase. */
+  fraction: number;
+  detail: string;
+  tolerance?: ToleranceProgress;
+}
+
+export interface Baseline {
+  kind: 'same-energy' | 'same-accuracy';
+  multiplier: string;
+  multiplierName: string;
+  relativeEnergy: number;
+  accuracyBefore: number;
+  accuracy: number;
+}
+
+export interface MappingResult {
+  lambda: number;
+  float: { accuracy: number };
+  exact: { accuracy: number };
+  mapped: { accuracy: number; relativeEnergy: number };
+  retrained: { accuracy: number; relativeEnergy: number };
+  baselines: Baseline[];
+  layers: LayerChoice[];
+  pairs: ErrorPair[];
+  correlation: number;
+  candidates: { id: string; name: string; relativePower: number; powerSource: string }[];
+  tolerance: { steps: number; cancelled: boolean };
+  cancelled: boolean;
+  ms: number;
+}
+
+const uniform = (sim: ApproxSimulation, c: Candidate | null): Record<string, LayerMode> =>
+  Object.fromEntries(sim.multiplyLayers().map((n) => [n, c === null ? { kind: 'exact' } : { kind: 'approx', multiplier: simMultiplier(c.entry) }]));
+
+/**
+ * The whole mapping on a copy of `model`: noise-tolerance training, error model, choice, retraining,
+ * baselines. `model` itself is not changed.
+ */
+export async function mapMultipliers(model: tf.LayersModel, train: Batchable, test: Batchable, candidates: Candidate[], options: MappingOptions = {}): Promise<MappingResult> {
+  const started = performance.now();
+  const { retrainEpochs = 1, retrainLearningRate = 1e-4, referenceCount = 128, fields = 512, baselines = true, batchSize = 64, seed = 1, onProgress, shouldStop = () => false } = options;
+  const report = (phase: MappingPhase, fraction: number, detail: string, tolerance?: ToleranceProgress) => onProgress?.({ phase, fraction, detail, tolerance });
+  const reference = train.x.slice(0, Math.min(referenceCount, train.count));
+  const sims: ApproxSimulation[] = [];
+  const models: tf.LayersModel[] = [];
+  try {
+    // The user's model quantised with the exact multiplier: the accuracy to keep.
+    const original = ApproxSimulation.calibrate(model, reference);
+    sims.push(original);
+    const exactAccuracy = await accuracyOf(original, uniform(original, null), test);
+    const floatAccuracy = await accuracyOf(original, {}, test);
+
+    const noisy = await cloneModel(model);
+    models.push(noisy);
+    report('tolerance', 0, 'learning each layer’s noise tolerance');
+    const tolerance = await learnTolerance(noisy, train, { ...options, shouldStop, onProgress: (p) => report('tolerance', p.step / p.totalSteps, `step ${p.step} of ${p.totalSteps}`, p) });
+
+    report('error-model', 0, 'sampling operands and predicting every multiplier’s error');
+    const sim = ApproxSimulation.calibrate(noisy, reference);
+    sims.push(sim);
+    const samples = sim.operandSources(reference).map((src, i) => sampleLayer(src, fields, seed + i));
+    const pairs: ErrorPair[] = [];
+    for (const [i, s] of samples.entries()) {
+      pairs.push(...errorModelPairs([s], candidates));
+      report('error-model', (i + 1) / samples.length, `layer ${s.name}`);
+      await yieldToEventLoop();
+    }
+    const layers = chooseMultipliers(tolerance.layers, samples, pairs, candidates);
+    const byId = new Map(candidates.map((c) => [c.id, c]));
+    const modes: Record<string, LayerMode> = Object.fromEntries(
+      layers.map((l) => [l.name, isExactTable(byId.get(l.multiplier)!.table) ? { kind: 'exact' } : { kind: 'approx', multiplier: simMultiplier(byId.get(l.multiplier)!.entry) }]),
+    );
+    const energy = energyOf(layers);
+    report('evaluate', 0, 'test accuracy with the chosen multipliers');
+    const mappedAccuracy = await accuracyOf(sim, modes, test);
+
+    // Baselines start from the same noise-trained weights as the mapping: copies made before retraining.
+    const baselineModels = baselines ? [await cloneModel(noisy), await cloneModel(noisy)] : [];
+    models.push(...baselineModels);
+
+    report('retrain', 0, 'retraining through the chosen multipliers');
+    const retrain = (s: ApproxSimulation, m: Record<string, LayerMode>, phase: MappingPhase, label: string) =>
+      retrainApproximate(s, m, train, { epochs: retrainEpochs, batchSize, learningRate: retrainLearningRate, seed, shouldStop, onProgress: (p) => report(phase, p.step / p.totalSteps, `${label}: step ${p.step} of ${p.totalSteps}`) });
+    const retrained = await retrain(sim, modes, 'retrain', 'mapping');
+    const retrainedAccuracy = await accuracyOf(sim, modes, test);
+
+    const found: Baseline[] = [];
+    if (baselines && !shouldStop()) {
+      const inexact = candidates.filter((c) => !isExactTable(c.table));
+      // Same energy: the dearest single multiplier that still costs no more than the mapping.
+      const sameEnergy = [...inexact].reverse().find((c) => c.relativePower <= energy) ?? inexact[0];
+      // Same accuracy: the cheapest single multiplier that, retrained alike, keeps the mapping's accuracy.
+      const ranked: { c: Candidate; before: number }[] = [];
+      const probe = ApproxSimulation.calibrate(baselineModels[1], reference);
+      sims.push(probe);
+      for (const [i, c] of inexact.entries()) {
+        ranked.push({ c, before: await accuracyOf(probe, uniform(probe, c), test) });
+        report('baselines', (i + 1) / (inexact.length + 2), `${c.name} in every layer`);
+      }
+      const runBaseline = async (kind: Baseline['kind'], c: Candidate, m: tf.LayersModel) => {
+        const s = ApproxSimulation.calibrate(m, reference);
+        sims.push(s);
+        const mm = uniform(s, c);
+        const before = await accuracyOf(s, mm, test);
+        await retrain(s, mm, 'baselines', `${c.name} everywhere`);
+        return { kind, multiplier: c.id, multiplierName: c.name, relativeEnergy: c.relativePower, accuracyBefore: before, accuracy: await accuracyOf(s, mm, test) };
+      };
+      found.push(await runBaseline('same-energy', sameEnergy, baselineModels[0]));
+      // Candidates whose accuracy before retraining is within 2 pp of the target, cheapest first:
+      // retraining rarely gains more. At most three are retrained.
+      const hopeful = ranked.filter((r) => r.before >= retrainedAccuracy - 0.02).sort((a, b) => a.c.relativePower - b.c.relativePower).slice(0, 3);
+      let best: Baseline | null = null;
+      for (const [i, { c }] of hopeful.entries()) {
+        const m = i === 0 ? baselineModels[1] : await cloneModel(noisy);
+        if (i > 0) models.push(m);
+        const b = await runBaseline('same-accuracy', c, m);
+        if (b.accuracy >= retrainedAccuracy) {
+          best = b;
+          break;
+        }
+        if (!best || b.accuracy > best.accuracy) best = b;
+      }
+      if (best) found.push(best);
+    }
+    return {
+      lambda: options.lambda ?? 0.2,
+      float: { accuracy: floatAccuracy },
+      exact: { accuracy: exactAccuracy },
+      mapped: { accuracy: mappedAccuracy, relativeEnergy: energy },
+      retrained: { accuracy: retrainedAccuracy, relativeEnergy: energy },
+      baselines: found,
+      layers,
+      pairs,
+      correlation: correlation(pairs),
+      candidates: candidates.map((c) => ({ id: c.id, name: c.name, relativePower: c.relativePower, powerSource: c.powerSource })),
+      tolerance: { steps: tolerance.steps, cancelled: tolerance.cancelled },
+      cancelled: tolerance.cancelled || retrained.cancelled || shouldStop(),
+      ms: performance.now() - started,
+    };
+  } finally {
+    for (const s of sims) s.dispose();
+    for (const m of models) m.dispose();
+    reference.dispose();
+  }
+}
+
+/** Tolerance and mapping at several λ, without retraining: the energy/accuracy trade-off curve. */
+export async function lambdaSweep(model: tf.LayersModel, train: Batchable, test: Batchable, candidates: Candidate[], lambdas: number[], options: MappingOptions = {}): Promise<{ lambda: number; relativeEnergy: number; accuracy: number }[]> {
+  const points: { lambda: number; relativeEnergy: number; accuracy: number }[] = [];
+  for (const [i, lambda] of lambdas.entries()) {
+    if (options.shouldStop?.()) break;
+    const r = await mapMultipliers(model, train, test, candidates, {
+      ...options,
+      lambda,
+      retrainEpochs: 0,
+      baselines: false,
+      onProgress: (p) => options.onProgress?.({ ...p, fraction: (i + p.fraction) / lambdas.length, detail: `λ = ${lambda}: ${p.detail}` }),
+    });
+    points.push({ lambda, relativeEnergy: r.mapped.relativeEnergy, accuracy: r.mapped.accuracy });
+  }
+  return points;
+}
+
+export type { LayerTolerance };
+export { multiplyShares };
