@@ -13,7 +13,7 @@ import { builtinCatalogue, findMultiplier, type CatalogueEntry } from '../engine
 import { loadMultiplierFiles, multiplierFilesAt } from '../engine/approx/catalogue-node';
 import { multiplierMetrics } from '../engine/approx/metrics';
 import { MULTIPLY_LAYERS, type Method } from '../engine/approx/simulate';
-import { Session, type Assignment } from '../engine/session';
+import { Session, type Assignment, type MappingLibrary } from '../engine/session';
 import { nodeHost } from '../engine/host-node';
 import { toCsv } from '../engine/util/csv';
 import type { MultiplierDtype } from '../engine/approx/import';
@@ -203,6 +203,134 @@ program
           ...(residual ? { truncated_rank: opts.rank, residual_max_abs: residual.maxAbs, residual_relative: residual.relative } : {}),
         };
       }),
+    });
+    tf.disposeVariables();
+  });
+
+const nonNegative = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0)) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+  return n;
+};
+const wholeOrZero = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+  return n;
+};
+
+/** Opens a zoo model or a model.json in a fresh Node session. */
+async function openModel(model: string): Promise<Session> {
+  const session = new Session(nodeHost());
+  if (model.endsWith('.json')) await session.importModel(await modelFilesAt(model));
+  else await session.open({ kind: 'zoo', name: model });
+  return session;
+}
+
+/** Progress on stderr, at most once a second, so stdout stays one JSON document. */
+function progressLine(): (text: string) => void {
+  let last = 0;
+  return (text) => {
+    const now = Date.now();
+    if (now - last < 1000) return;
+    last = now;
+    process.stderr.write(`${text}\n`);
+  };
+}
+
+const noiseOptions = (cmd: Command) =>
+  cmd
+    .requiredOption('--model <name|path>', 'zoo model or path to a model.json')
+    .option('--lambda <λ>', 'weight of the noise reward in the loss', nonNegative('lambda'), 0.2)
+    .option('--epochs <n>', 'noise-tolerance training epochs', int('epochs'), 2)
+    .option('--sigma-init <σ>', 'initial relative noise per layer', nonNegative('sigma-init'), 0.1)
+    .option('--sigma-max <σ>', 'reward cap per layer', positive('sigma-max'), 0.5)
+    .option('--batch-size <n>', 'batch size', int('batch size'), 64)
+    .option('--lr <rate>', 'learning rate for the weights (Adam)', positive('learning rate'), 1e-4)
+    .option('--sigma-lr <rate>', 'learning rate for the σ (Adam)', positive('sigma learning rate'), 0.01)
+    .option('--train-limit <n>', 'train on the first n training digits only', int('train limit'))
+    .option('--seed <n>', 'seed for shuffling and noise', int('seed'), 1);
+
+interface NoiseCliOptions {
+  model: string;
+  lambda: number;
+  epochs: number;
+  sigmaInit: number;
+  sigmaMax: number;
+  batchSize: number;
+  lr: number;
+  sigmaLr: number;
+  trainLimit?: number;
+  seed: number;
+}
+const toleranceRequest = (o: NoiseCliOptions) => ({
+  lambda: o.lambda,
+  epochs: o.epochs,
+  sigmaInit: o.sigmaInit,
+  sigmaMax: o.sigmaMax,
+  batchSize: o.batchSize,
+  learningRate: o.lr,
+  sigmaLearningRate: o.sigmaLr,
+  trainLimit: o.trainLimit,
+  seed: o.seed,
+});
+
+noiseOptions(program.command('tolerance').description('learn how much additive Gaussian noise each multiply layer tolerates')).action(async (opts: NoiseCliOptions) => {
+  const backend = await initNodeBackend(program.opts().backend);
+  const session = await openModel(opts.model);
+  const say = progressLine();
+  const r = await session.learnTolerance(toleranceRequest(opts), (p) => say(`tolerance: step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`));
+  print({
+    model: opts.model,
+    backend,
+    lambda: opts.lambda,
+    epochs: opts.epochs,
+    steps: r.steps,
+    layers: r.layers.map((l) => ({ name: l.name, ops_share: l.opsShare, macs: l.macs, sigma: l.sigma, sigma_tol: l.sigmaTol, output_std: l.outputStd })),
+  });
+  tf.disposeVariables();
+});
+
+noiseOptions(program.command('map').description('choose a multiplier per layer from learned noise tolerances, retrain, and compare with single-multiplier baselines'))
+  .option('--retrain-epochs <n>', 'approximate retraining epochs after mapping', wholeOrZero('retrain epochs'), 1)
+  .option('--retrain-lr <rate>', 'learning rate of the retraining (Adam)', positive('retrain learning rate'), 1e-4)
+  .option('--library <builtin|DIR>', 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)', 'builtin')
+  .option('--no-baselines', 'skip the single-multiplier baselines (each is retrained like the mapping)')
+  .option('--sweep <λ,λ,…>', 'also map at these λ without retraining: the energy/accuracy curve', (v: string) => v.split(',').map((x) => nonNegative('sweep λ')(x.trim())))
+  .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; library: string; baselines: boolean; sweep?: number[] }) => {
+    const backend = await initNodeBackend(program.opts().backend);
+    const session = await openModel(opts.model);
+    const library: MappingLibrary = opts.library === 'builtin' ? 'builtin' : (await session.importMultipliers(multiplierFilesAt(opts.library))).map((m) => m.id);
+    const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, baselines: opts.baselines, library };
+    const say = progressLine();
+    const r = await session.mapMultipliers(request, (p) => say(`${p.phase}: ${p.detail}`));
+    const sweep = opts.sweep ? await session.lambdaSweep(opts.sweep, request, (p) => say(`sweep ${p.detail}`)) : undefined;
+    print({
+      model: opts.model,
+      backend,
+      library: opts.library,
+      lambda: opts.lambda,
+      float: { accuracy: r.float.accuracy },
+      exact: { accuracy: r.exact.accuracy },
+      mapped: { accuracy: r.mapped.accuracy, relative_energy: r.mapped.relativeEnergy },
+      retrained: { accuracy: r.retrained.accuracy, relative_energy: r.retrained.relativeEnergy },
+      energy_saving_pct: 100 * (1 - r.retrained.relativeEnergy),
+      accuracy_loss_pp: 100 * (r.exact.accuracy - r.retrained.accuracy),
+      baselines: r.baselines.map((b) => ({ kind: b.kind, multiplier: b.multiplier, multiplier_name: b.multiplierName, relative_energy: b.relativeEnergy, accuracy_before_retraining: b.accuracyBefore, accuracy: b.accuracy })),
+      error_model_correlation: r.correlation,
+      layers: r.layers.map((l) => ({
+        name: l.name,
+        ops_share: l.opsShare,
+        sigma: l.sigma,
+        sigma_tol: l.sigmaTol,
+        output_std: l.outputStd,
+        multiplier: l.multiplier,
+        multiplier_name: l.multiplierName,
+        relative_power: l.relativePower,
+        predicted_sigma: l.predicted,
+        measured_sigma: l.measured,
+      })),
+      ...(sweep ? { sweep: sweep.map((p) => ({ lambda: p.lambda, relative_energy: p.relativeEnergy, accuracy: p.accuracy })) } : {}),
+      seconds: Math.round(r.ms / 100) / 10,
     });
     tf.disposeVariables();
   });

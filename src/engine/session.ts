@@ -12,6 +12,9 @@ import { ApproxSimulation, type LayerMode, type Method, type SimMultiplier } fro
 import { MultiplierCatalogue, type MultiplierSummary } from './approx/catalogue-store';
 import { simMultiplier } from './approx/catalogue';
 import { retrainApproximate } from './approx/retrain';
+import { sampleLayer } from './noise/error-model';
+import { candidatesFrom, cloneModel, lambdaSweep, mapMultipliers, type Candidate, type MappingOptions, type MappingProgress, type MappingResult } from './noise/mapping';
+import { learnTolerance, type LayerTolerance, type ToleranceOptions, type ToleranceProgress, type ToleranceResult } from './noise/tolerance';
 import { yieldToEventLoop } from './util/yield';
 
 export interface KeyValueStore {
@@ -99,6 +102,33 @@ export interface EvaluateApproxOptions {
 }
 
 /** Multiplier id per multiply layer; layers left out use the exact multiplier. */
+/** 'builtin', 'imported', 'all', or a list of multiplier ids. */
+export type MappingLibrary = 'builtin' | 'imported' | 'all' | string[];
+
+export interface ToleranceRequest extends Omit<ToleranceOptions, 'onProgress' | 'shouldStop'> {
+  trainLimit?: number;
+  referenceCount?: number;
+  fields?: number;
+}
+
+export interface ToleranceReport {
+  layers: (LayerTolerance & { outputStd: number; sigmaTol: number })[];
+  steps: number;
+  cancelled: boolean;
+  history: ToleranceResult['history'];
+}
+
+export interface MappingRequest extends Omit<MappingOptions, 'onProgress' | 'shouldStop'> {
+  trainLimit?: number;
+  library?: MappingLibrary;
+}
+
+export interface SweepPoint {
+  lambda: number;
+  relativeEnergy: number;
+  accuracy: number;
+}
+
 export type Assignment = Record<string, string>;
 
 export interface TrainRequest {
@@ -400,6 +430,69 @@ export class Session {
       // The simulation was re-quantised step by step; only the accuracies measured before are stale.
       this.baseline = null;
     }
+  }
+
+  /** Multipliers the mapping may choose from: the built-in library, the imported tables, or both. */
+  async mappingCandidates(library: MappingLibrary = 'builtin'): Promise<Candidate[]> {
+    const entries = await this.multipliers.entries();
+    const exact = entries.find((e) => e.id === 'exact')!;
+    const chosen = Array.isArray(library) ? entries.filter((e) => library.includes(e.id)) : entries.filter((e) => library === 'all' || (library === 'builtin') === (e.family !== 'imported'));
+    return candidatesFrom(chosen, exact);
+  }
+
+  /** Runs a long noise/mapping job on the open model with the shared cancel flag and the data it needs. */
+  private async mappingJob<T>(request: { trainLimit?: number }, job: (model: tf.LayersModel, train: Batchable, test: Batchable) => Promise<T>): Promise<T> {
+    this.assertIdle();
+    const model = this.requireModel();
+    const digits = await this.digits();
+    const test = await this.testData();
+    this.training = true;
+    this.stopRequested = false;
+    const trainSet = sliceToTensors(sliceDigits(digits, 'train', request.trainLimit), modelInputShape(model), digits.manifest.classes.length);
+    try {
+      return await job(model, trainSet, test);
+    } finally {
+      disposeBatchable(trainSet);
+      this.training = false;
+    }
+  }
+
+  /**
+   * Learns each layer's noise tolerance on a copy of the open model (which stays as it is), and
+   * expresses it in integer output units: σ_tol = σ·std(Y) on reference data.
+   */
+  async learnTolerance(request: ToleranceRequest, onProgress?: (p: ToleranceProgress) => void): Promise<ToleranceReport> {
+    return this.mappingJob(request, async (model, train) => {
+      const copy = await cloneModel(model);
+      const reference = train.x.slice(0, Math.min(request.referenceCount ?? 128, train.count));
+      try {
+        const result = await learnTolerance(copy, train, { ...request, onProgress, shouldStop: () => this.stopRequested });
+        const sim = ApproxSimulation.calibrate(copy, reference);
+        const stds = new Map(sim.operandSources(reference).map((src, i) => [src.name, sampleLayer(src, request.fields ?? 512, (request.seed ?? 1) + i).outputStd]));
+        sim.dispose();
+        return {
+          layers: result.layers.map((l) => ({ ...l, outputStd: stds.get(l.name)!, sigmaTol: l.sigma * stds.get(l.name)! })),
+          steps: result.steps,
+          cancelled: result.cancelled,
+          history: result.history,
+        };
+      } finally {
+        reference.dispose();
+        copy.dispose();
+      }
+    });
+  }
+
+  /** Tolerance, error model, per-layer choice, retraining and baselines, on a copy of the open model. */
+  async mapMultipliers(request: MappingRequest, onProgress?: (p: MappingProgress) => void): Promise<MappingResult> {
+    const candidates = await this.mappingCandidates(request.library);
+    return this.mappingJob(request, (model, train, test) => mapMultipliers(model, train, test, candidates, { ...request, onProgress, shouldStop: () => this.stopRequested }));
+  }
+
+  /** The energy/accuracy curve over several λ (mapping without retraining). */
+  async lambdaSweep(lambdas: number[], request: MappingRequest, onProgress?: (p: MappingProgress) => void): Promise<SweepPoint[]> {
+    const candidates = await this.mappingCandidates(request.library);
+    return this.mappingJob(request, (model, train, test) => lambdaSweep(model, train, test, candidates, lambdas, { ...request, onProgress, shouldStop: () => this.stopRequested }));
   }
 
   /** Stops training after the batch in flight; the weights of the last completed step are kept. */
