@@ -3,7 +3,9 @@ import * as Comlink from 'comlink';
 import { createStore, del, get, keys, set } from 'idb-keyval';
 import { chooseBackend, type BackendChoice, type BackendRequest } from '../src/engine/backend/select';
 import { registerWasmTrainingGradients } from '../src/engine/backend/wasm-gradients';
-import { Session, type Assignment, type KeyValueStore, type ModelSource, type TrainRequest } from '../src/engine/session';
+import { Session, type Assignment, type KeyValueStore, type MappingRequest, type ModelSource, type ToleranceRequest, type TrainRequest } from '../src/engine/session';
+import type { MappingProgress } from '../src/engine/noise/mapping';
+import type { ToleranceProgress } from '../src/engine/noise/tolerance';
 import type { NamedBytes } from '../src/engine/models/io';
 import type { TrainProgress } from '../src/engine/train/train';
 import { configureWasm } from './wasm-paths';
@@ -69,6 +71,9 @@ const api = {
   truncationResidual: (id: string, rank: number) => session.truncationResidual(id, rank),
   retrainApprox: (assignment: Assignment, ranks: Record<string, number>, request: TrainRequest, onProgress?: (p: { step: number; totalSteps: number; loss: number }) => void) =>
     session.retrainApprox(assignment, request, onProgress, ranks),
+  learnTolerance: (request: ToleranceRequest, onProgress?: (p: ToleranceProgress) => void) => session.learnTolerance(request, onProgress),
+  mapMultipliers: (request: MappingRequest, onProgress?: (p: MappingProgress) => void) => session.mapMultipliers(request, onProgress),
+  lambdaSweep: (lambdas: number[], request: MappingRequest, onProgress?: (p: MappingProgress) => void) => session.lambdaSweep(lambdas, request, onProgress),
   multiplierErrorTable: async (id: string) => {
     const table = await session.multipliers.errorTable(id);
     return Comlink.transfer(table, [table.buffer]);

@@ -8,7 +8,7 @@ import { TrainView } from './views/TrainView';
 import { SettingsView } from './views/SettingsView';
 import { MultipliersView } from './views/MultipliersView';
 
-const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', settings: 'Settings' };
+const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', mapping: 'Mapping', settings: 'Settings' };
 
 export function App() {
   const theme = useTheme();

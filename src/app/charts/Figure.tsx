@@ -38,7 +38,7 @@ export interface FigureProps {
   data: Array<Record<string, number | string | null>>;
   x: { key: string; label: string; numeric?: boolean; log?: boolean };
   /** percent: values are fractions (0..1) shown as percentages. */
-  y: { label: string; domain?: [DomainEnd, DomainEnd]; percent?: boolean };
+  y: { label: string; domain?: [DomainEnd, DomainEnd]; percent?: boolean; log?: boolean; fromZero?: boolean };
   /** One per plotted field; each gets a legend entry. */
   series: Series[];
   /** Chart height in px; default 260. */
@@ -51,6 +51,11 @@ export interface FigureProps {
   pointLabel?: string;
   selected?: string | null;
   onSelect?: (label: string) => void;
+  /** Scatter only: the line y = x, and series whose points are joined in order of x. */
+  diagonal?: boolean;
+  connect?: string[];
+  /** Bar only: series stack in one bar per category (one coloured bar per layer, say). */
+  stacked?: boolean;
 }
 
 /** Most points a line chart draws; longer data is downsampled evenly. */
@@ -107,7 +112,7 @@ type ExportKind = 'SVG' | 'PNG' | 'CSV';
  * when its props change (callers keep series/axis objects stable).
  */
 export const Figure = memo(function Figure(props: FigureProps) {
-  const { id, title, kind, data, x, y, series, height = 260, rightAxis, live = false, pointLabel, selected, onSelect } = props;
+  const { id, title, kind, data, x, y, series, height = 260, rightAxis, live = false, pointLabel, selected, onSelect, diagonal, connect, stacked } = props;
   const chartRef = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState('');
 
@@ -259,7 +264,7 @@ export const Figure = memo(function Figure(props: FigureProps) {
       </div>
       <div ref={chartRef} className="figure-chart" style={{ gridColumn: '1 / -1', minWidth: 0, color: CHART_COLORS.fg }}>
         {kind === 'scatter' ? (
-          <ScatterPlot data={data} xKey={x.key} xLabel={x.label} xLog={x.log} yLabel={y.label} series={series} height={height} labelKey={pointLabel} selected={selected} onSelect={onSelect} />
+          <ScatterPlot data={data} xKey={x.key} xLabel={x.label} xLog={x.log} yLabel={y.label} yLog={y.log} yFromZero={y.fromZero} diagonal={diagonal} connect={connect} series={series} height={height} labelKey={pointLabel} selected={selected} onSelect={onSelect} />
         ) : live && kind === 'line' ? (
           <LivePlot data={plotted} xKey={x.key} xLabel={x.label} yLabel={y.label} percent={y.percent} yDomain={y.domain} right={rightAxis} series={series} height={height} />
         ) : (
@@ -273,6 +278,7 @@ export const Figure = memo(function Figure(props: FigureProps) {
                   dataKey={s.key}
                   name={s.label}
                   fill={s.color}
+                  stackId={stacked ? 'stack' : undefined}
                   yAxisId={axisFor(s.key)}
                   isAnimationActive={false}
                 />

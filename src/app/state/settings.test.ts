@@ -4,8 +4,10 @@ import { DEFAULT_SETTINGS, migrateSettings, settingsFromHash, settingsToHash } f
 describe('settings', () => {
   it('round-trips the shareable settings through the URL hash', () => {
     const s = { ...DEFAULT_SETTINGS, view: 'train' as const, model: 'resnet', epochs: 3, batchSize: 32, learningRate: 0.002 };
-    expect(settingsToHash(s)).toBe('#view=train&model=resnet&epochs=3&batch=32&lr=0.002');
-    expect(settingsFromHash(settingsToHash(s))).toEqual({ view: 'train', model: 'resnet', epochs: 3, batchSize: 32, learningRate: 0.002 });
+    expect(settingsToHash(s)).toBe('#view=train&model=resnet&epochs=3&batch=32&lr=0.002&lambda=0.2&tepochs=2&repochs=1&digits=2000&library=builtin');
+    expect(settingsFromHash(settingsToHash(s))).toEqual({ view: 'train', model: 'resnet', epochs: 3, batchSize: 32, learningRate: 0.002, lambda: 0.2, toleranceEpochs: 2, retrainEpochs: 1, mappingDigits: 2000, library: 'builtin' });
+    const mapping = { ...DEFAULT_SETTINGS, view: 'mapping' as const, lambda: 0.5, library: 'imported' as const };
+    expect(settingsFromHash(settingsToHash(mapping))).toMatchObject({ view: 'mapping', lambda: 0.5, library: 'imported' });
   });
   it('leaves out invalid or absent hash entries instead of defaulting them', () => {
     expect(settingsFromHash('#view=nowhere&epochs=-3&lr=abc&batch=16')).toEqual({ batchSize: 16 });

@@ -2,10 +2,11 @@
 // hash) and migration between versions of the stored state.
 import { z } from 'zod';
 
-export const VIEWS = ['model', 'train', 'multipliers', 'settings'] as const;
+export const VIEWS = ['model', 'train', 'multipliers', 'mapping', 'settings'] as const;
 export type View = (typeof VIEWS)[number];
 export const BACKENDS = ['auto', 'webgl', 'wasm', 'cpu'] as const;
 export const THEMES = ['system', 'light', 'dark'] as const;
+export const LIBRARIES = ['builtin', 'imported', 'all'] as const;
 
 export const settingsSchema = z.object({
   view: z.enum(VIEWS).catch('model'),
@@ -16,13 +17,19 @@ export const settingsSchema = z.object({
   learningRate: z.coerce.number().positive().max(1).catch(0.001),
   backend: z.enum(BACKENDS).catch('auto'),
   theme: z.enum(THEMES).catch('system'),
+  /** Noise tolerance and mapping (algorithms.md §2). */
+  lambda: z.coerce.number().min(0).max(100).catch(0.2),
+  toleranceEpochs: z.coerce.number().int().min(1).max(100).catch(2),
+  retrainEpochs: z.coerce.number().int().min(0).max(100).catch(1),
+  mappingDigits: z.coerce.number().int().min(64).max(8000).catch(2000),
+  library: z.enum(LIBRARIES).catch('builtin'),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
 
 /** Settings that travel in the share link, with their short hash keys. */
-const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr' } as const satisfies Partial<Record<keyof Settings, string>>;
+const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', library: 'library' } as const satisfies Partial<Record<keyof Settings, string>>;
 
 export function settingsToHash(s: Settings): string {
   const params = new URLSearchParams();

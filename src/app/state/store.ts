@@ -3,7 +3,9 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import type { BackendChoice } from '../../engine/backend/select';
-import type { ApproxEvaluation, Assignment, ModelSource, ModelSummary, SampleBatch, UserModelMeta } from '../../engine/session';
+import type { ApproxEvaluation, Assignment, MappingRequest, ModelSource, ModelSummary, SampleBatch, SweepPoint, ToleranceReport, UserModelMeta } from '../../engine/session';
+import type { MappingProgress, MappingResult } from '../../engine/noise/mapping';
+import type { ToleranceProgress } from '../../engine/noise/tolerance';
 import type { ZooModel } from '../../engine/models/zoo-manifest';
 import type { Evaluation } from '../../engine/train/evaluate';
 import type { EpochRecord, TrainProgress, TrainResult } from '../../engine/train/train';
@@ -51,6 +53,7 @@ export interface StudioState {
   training: TrainingState;
   multipliers: MultipliersState;
   approx: ApproxState;
+  mapping: MappingState;
 
   set<K extends keyof Settings>(key: K, value: Settings[K]): void;
   applySettings(partial: Partial<Settings>): void;
@@ -70,7 +73,27 @@ export interface StudioState {
   setTruncatedRank(id: string, rank: number | null): Promise<void>;
   evaluateAssignment(): Promise<void>;
   retrainAssignment(epochs: number): Promise<void>;
+  learnTolerance(): Promise<void>;
+  mapMultipliers(): Promise<void>;
+  sweepLambda(lambdas: number[]): Promise<void>;
+  cancelMapping(): Promise<void>;
 }
+
+export type MappingJob = 'tolerance' | 'map' | 'sweep';
+
+export interface MappingState {
+  job: MappingJob | null;
+  cancelling: boolean;
+  progress: { phase: string; fraction: number; detail: string } | null;
+  /** Each layer's σ as the tolerance training runs: the latest report. */
+  liveSigmas: Record<string, number> | null;
+  tolerance: Omit<ToleranceReport, 'history'> | null;
+  result: MappingResult | null;
+  sweep: SweepPoint[] | null;
+  error: string | null;
+}
+
+const IDLE_MAPPING: MappingState = { job: null, cancelling: false, progress: null, liveSigmas: null, tolerance: null, result: null, sweep: null, error: null };
 
 export interface ApproxState {
   /** Multiplier id per multiply layer of the open model; missing layers are exact. */
@@ -140,6 +163,7 @@ export const useStudio = create<StudioState>()(
       training: IDLE_TRAINING,
       multipliers: IDLE_MULTIPLIERS,
       approx: IDLE_APPROX,
+      mapping: IDLE_MAPPING,
 
       set(key, value) {
         const before = getState().settings;
@@ -159,7 +183,7 @@ export const useStudio = create<StudioState>()(
         engine?.terminate();
         const handle = startEngineWorker();
         engine = handle;
-        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING, multipliers: IDLE_MULTIPLIERS, approx: IDLE_APPROX });
+        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING, multipliers: IDLE_MULTIPLIERS, approx: IDLE_APPROX, mapping: IDLE_MAPPING });
         engineReady = (async () => {
           const choice = await handle.api.init(getState().settings.backend, new URL(import.meta.env.BASE_URL, window.location.href).href);
           if (engine !== handle) throw new Error('superseded');
@@ -187,7 +211,7 @@ export const useStudio = create<StudioState>()(
         setState({ opening: true, modelError: null });
         try {
           const summary = await api.open(sourceOf(model));
-          setState({ summary, trainedUnsaved: false, opening: false, evaluation: null, samples: null, evaluating: true, approx: IDLE_APPROX, settings: { ...getState().settings, model } });
+          setState({ summary, trainedUnsaved: false, opening: false, evaluation: null, samples: null, evaluating: true, approx: IDLE_APPROX, mapping: IDLE_MAPPING, settings: { ...getState().settings, model } });
         } catch (e) {
           // A later pick overtook this one (comlink keeps the error's name): nothing to report.
           if (e instanceof Error && e.message.includes('superseded')) return;
@@ -212,6 +236,7 @@ export const useStudio = create<StudioState>()(
             summary,
             trainedUnsaved: false,
             approx: IDLE_APPROX,
+            mapping: IDLE_MAPPING,
             evaluation: null,
             samples: null,
             evaluating: true,
@@ -381,6 +406,34 @@ export const useStudio = create<StudioState>()(
         }
       },
 
+      async learnTolerance() {
+        await runMappingJob('tolerance', async (api, request, onProgress) => {
+          const report = await api.learnTolerance(request, Comlink.proxy((p: ToleranceProgress) => onProgress({ phase: 'tolerance', fraction: p.step / p.totalSteps, detail: `step ${p.step} of ${p.totalSteps}`, tolerance: p })));
+          const { history: _history, ...tolerance } = report;
+          return { tolerance };
+        });
+      },
+
+      async mapMultipliers() {
+        await runMappingJob('map', async (api, request, onProgress) => {
+          const result = await api.mapMultipliers(request, Comlink.proxy(onProgress));
+          return {
+            result,
+            tolerance: { layers: result.layers.map((l) => ({ name: l.name, opsShare: l.opsShare, macs: 0, sigma: l.sigma, outputStd: l.outputStd, sigmaTol: l.sigmaTol })), steps: result.tolerance.steps, cancelled: result.tolerance.cancelled },
+          };
+        });
+      },
+
+      async sweepLambda(lambdas) {
+        await runMappingJob('sweep', async (api, request, onProgress) => ({ sweep: await api.lambdaSweep(lambdas, request, Comlink.proxy(onProgress)) }));
+      },
+
+      async cancelMapping() {
+        const { api } = await requireEngine();
+        setState({ mapping: { ...getState().mapping, cancelling: true } });
+        await api.cancelTraining();
+      },
+
       resetStudio() {
         useStudio.persist.clearStorage();
         setState({ settings: DEFAULT_SETTINGS });
@@ -396,6 +449,28 @@ export const useStudio = create<StudioState>()(
     },
   ),
 );
+
+/** The mapping request from the settings, as the engine takes it. */
+function mappingRequest(): MappingRequest {
+  const s = useStudio.getState().settings;
+  return { lambda: s.lambda, epochs: s.toleranceEpochs, retrainEpochs: s.retrainEpochs, trainLimit: s.mappingDigits, library: s.library, batchSize: s.batchSize };
+}
+
+/** One noise/mapping job in the worker: progress into the store, the outcome merged in, errors kept. */
+async function runMappingJob(job: MappingJob, run: (api: EngineHandle['api'], request: MappingRequest, onProgress: (p: MappingProgress) => void) => Promise<Partial<MappingState>>): Promise<void> {
+  const { api } = await requireEngine();
+  const m = () => useStudio.getState().mapping;
+  useStudio.setState({ mapping: { ...m(), job, cancelling: false, progress: null, liveSigmas: null, error: null }, training: { ...useStudio.getState().training, running: true } });
+  const onProgress = (p: MappingProgress) => useStudio.setState({ mapping: { ...m(), progress: { phase: p.phase, fraction: p.fraction, detail: p.detail }, liveSigmas: p.tolerance?.sigmas ?? m().liveSigmas } });
+  try {
+    const outcome = await run(api, mappingRequest(), onProgress);
+    useStudio.setState({ mapping: { ...m(), ...outcome, job: null, cancelling: false, progress: null } });
+  } catch (e) {
+    useStudio.setState({ mapping: { ...m(), job: null, cancelling: false, progress: null, error: message(e) } });
+  } finally {
+    useStudio.setState({ training: { ...useStudio.getState().training, running: false, cancelling: false } });
+  }
+}
 
 /** The truncated ranks chosen in the Multipliers view, as the engine takes them. */
 const chosenRanks = () => Object.fromEntries(Object.entries(useStudio.getState().multipliers.ranks).map(([id, r]) => [id, r.rank]));
