@@ -7,6 +7,7 @@ import { ModelView } from './views/ModelView';
 import { TrainView } from './views/TrainView';
 import { SettingsView } from './views/SettingsView';
 import { MultipliersView } from './views/MultipliersView';
+import { MappingView } from './views/MappingView';
 
 const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', mapping: 'Mapping', settings: 'Settings' };
 
@@ -70,6 +71,7 @@ export function App() {
         {view === 'model' && <ModelView />}
         {view === 'train' && <TrainView />}
         {view === 'multipliers' && <MultipliersView />}
+        {view === 'mapping' && <MappingView />}
         {view === 'settings' && <SettingsView />}
       </main>
       <StatusBar />
