@@ -120,6 +120,8 @@ export interface ToleranceReport {
 
 export interface MappingRequest extends Omit<MappingOptions, 'onProgress' | 'shouldStop'> {
   trainLimit?: number;
+  /** Measure accuracies on the first n test digits only (quick looks, tests). */
+  testLimit?: number;
   library?: MappingLibrary;
 }
 
@@ -441,11 +443,13 @@ export class Session {
   }
 
   /** Runs a long noise/mapping job on the open model with the shared cancel flag and the data it needs. */
-  private async mappingJob<T>(request: { trainLimit?: number }, job: (model: tf.LayersModel, train: Batchable, test: Batchable) => Promise<T>): Promise<T> {
+  private async mappingJob<T>(request: { trainLimit?: number; testLimit?: number }, job: (model: tf.LayersModel, train: Batchable, test: Batchable) => Promise<T>): Promise<T> {
     this.assertIdle();
     const model = this.requireModel();
     const digits = await this.digits();
-    const test = await this.testData();
+    const fullTest = await this.testData();
+    const n = Math.min(request.testLimit ?? fullTest.count, fullTest.count);
+    const test = n === fullTest.count ? fullTest : { x: fullTest.x.slice(0, n), y: fullTest.y.slice(0, n), count: n };
     this.training = true;
     this.stopRequested = false;
     const trainSet = sliceToTensors(sliceDigits(digits, 'train', request.trainLimit), modelInputShape(model), digits.manifest.classes.length);
@@ -453,6 +457,7 @@ export class Session {
       return await job(model, trainSet, test);
     } finally {
       disposeBatchable(trainSet);
+      if (test !== fullTest) disposeBatchable(test);
       this.training = false;
     }
   }

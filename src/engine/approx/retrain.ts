@@ -23,6 +23,9 @@ export interface RetrainResult {
   losses: number[];
 }
 
+/** Training samples BatchNorm statistics are re-estimated on after retraining. */
+export const RECALIBRATION_SAMPLES = 1024;
+
 const crossEntropy = (probs: tf.Tensor, labels: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))) as tf.Scalar;
 
 export async function retrainApproximate(sim: ApproxSimulation, modes: Record<string, LayerMode>, data: Batchable, options: RetrainOptions): Promise<RetrainResult> {
@@ -58,6 +61,16 @@ export async function retrainApproximate(sim: ApproxSimulation, modes: Record<st
     }
   } finally {
     optimizer.dispose();
+  }
+  // BatchNorm's moving statistics lag far behind a few hundred steps (momentum 0.99): measure them
+  // afresh through the approximate layers, as the deployed network will see them.
+  if (step > 0) {
+    const x = data.x.slice(0, Math.min(RECALIBRATION_SAMPLES, data.count));
+    try {
+      await sim.recalibrateBatchNorm(x, modes, 128, method);
+    } finally {
+      x.dispose();
+    }
   }
   return { stepsCompleted: step, cancelled, losses };
 }

@@ -208,16 +208,66 @@ export class ApproxSimulation {
    * Runs the model with the given mode per multiply layer (float where none is given). Noise mode
    * adds ε·std(y)·relStd to the float layer's output, std over the whole batch output.
    */
-  run(x: tf.Tensor, modes: Record<string, LayerMode>, method: Method = 'fast', seed = 1): tf.Tensor {
+  run(x: tf.Tensor, modes: Record<string, LayerMode>, method: Method = 'fast', seed = 1, tap?: (layer: tf.layers.Layer, input: tf.Tensor) => void): tf.Tensor {
     const noise = new GaussianSource(seed);
-    return runGraph(this.model, x, (layer, input) => {
-      const l = this.layers.get(layer.name);
-      const mode = modes[layer.name];
-      if (!l || !mode || mode.kind === 'float') return null;
-      if (mode.kind !== 'noise') return this.multiply(l, input, mode, method);
-      const noisy = addRelativeNoise(this.linearFloat(l, input), mode.relStd, noise, l.fused ?? 'linear');
-      return l.fused || !l.activation ? noisy : l.activation.apply(noisy);
-    });
+    return runGraph(
+      this.model,
+      x,
+      (layer, input) => {
+        tap?.(layer, input);
+        const l = this.layers.get(layer.name);
+        const mode = modes[layer.name];
+        if (!l || !mode || mode.kind === 'float') return null;
+        if (mode.kind !== 'noise') return this.multiply(l, input, mode, method);
+        const noisy = addRelativeNoise(this.linearFloat(l, input), mode.relStd, noise, l.fused ?? 'linear');
+        return l.fused || !l.activation ? noisy : l.activation.apply(noisy);
+      },
+      { training: tap !== undefined },
+    );
+  }
+
+  /**
+   * Re-estimates every BatchNorm layer's moving mean and variance from what reaches it when the
+   * model runs with `modes`: deployed hardware folds BatchNorm with statistics of its own,
+   * approximate, outputs. Each layer normalises by batch statistics meanwhile, and the estimates
+   * average over all of `x` (mean of batch means; variance = mean of (var + mean²) − mean²).
+   * Returns how many layers were updated.
+   */
+  async recalibrateBatchNorm(x: tf.Tensor, modes: Record<string, LayerMode>, batchSize = 128, method: Method = 'fast'): Promise<number> {
+    const sums = new Map<string, { mean: Float64Array; square: Float64Array; batches: number }>();
+    const count = x.shape[0];
+    for (let start = 0; start < count; start += batchSize) {
+      const size = Math.min(batchSize, count - start);
+      const out = tf.tidy(() =>
+        this.run(x.slice(start, size), modes, method, 1, (layer, input) => {
+          if (layer.getClassName() !== 'BatchNormalization') return;
+          const axes = input.shape.slice(0, -1).map((_, i) => i);
+          const { mean, variance } = tf.moments(input, axes);
+          const m = mean.dataSync();
+          const v = variance.dataSync();
+          const acc = sums.get(layer.name) ?? { mean: new Float64Array(m.length), square: new Float64Array(m.length), batches: 0 };
+          for (let c = 0; c < m.length; c++) {
+            acc.mean[c] += m[c];
+            acc.square[c] += v[c] + m[c] * m[c];
+          }
+          acc.batches++;
+          sums.set(layer.name, acc);
+        }),
+      );
+      out.dispose();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    for (const [name, acc] of sums) {
+      const layer = this.model.getLayer(name);
+      const mean = acc.mean.map((v) => v / acc.batches);
+      const variance = acc.square.map((v, c) => Math.max(v / acc.batches - mean[c] * mean[c], 0));
+      // Moving mean and variance are the last two weights, whatever of γ, β the layer has.
+      const weights = layer.getWeights();
+      const fresh = [tf.tensor1d(Float32Array.from(mean)), tf.tensor1d(Float32Array.from(variance))];
+      layer.setWeights([...weights.slice(0, -2), ...fresh]);
+      tf.dispose(fresh);
+    }
+    return sums.size;
   }
 
   /**

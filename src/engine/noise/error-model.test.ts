@@ -50,8 +50,8 @@ describe('error model', () => {
       const [, H, W, C] = approx.shape;
       let o = 0;
       for (let f = 0; f < 64; f++) {
-        const [b, oy, ox, ch] = s.positions.subarray(f * 4, f * 4 + 4);
-        for (const c of depthwise ? [ch] : Array.from({ length: C }, (_, i) => i)) {
+        const [b, oy, ox] = s.positions.subarray(f * 4, f * 4 + 4);
+        for (const c of s.fieldChannels.subarray(f * s.perField, (f + 1) * s.perField)) {
           const at = ((b * H + oy) * W + ox) * C + c;
           expect(errors[o++]).toBe(approx.values[at] - exact.values[at]);
         }

@@ -4,7 +4,7 @@
 // error of Y is Σ_k E[x_k][w_k] with E = AM − a·b, since the zero-point terms are corrected exactly.
 import { place, type Window } from '../approx/geometry';
 import type { AffineVector } from '../approx/quantise';
-import { mulberry32 } from '../util/random';
+import { mulberry32, shuffleInPlace } from '../util/random';
 
 /** A multiply layer's quantised operands, as the simulation holds them. */
 export interface LayerOperandSource {
@@ -26,41 +26,49 @@ export interface LayerSample {
   fanIn: number;
   /** [field][k]: the activation codes of each sampled receptive field, k < fanIn. */
   fields: Uint8Array;
-  /** Number of sampled outputs: fields × output channels (depthwise: one channel per field). */
-  outputs: number;
   /** [field][b, oy, ox, channel]: where each field sits (channel: depthwise only, else 0). */
   positions: Int32Array;
+  /** Output channels measured per field, and which: [field][j]. */
+  perField: number;
+  fieldChannels: Int32Array;
+  /** [channel][k]: each output channel's weight codes in receptive-field order. */
+  weightRows: Uint8Array;
+  /** z_w per output channel. */
+  zw: Int32Array;
+  zx: number;
   /** Normalised histogram of the layer's weight codes. */
   weightHist: Float64Array;
-  /** For each field, the weight rows it meets: conv/dense every output channel, depthwise its channel. */
-  channelsOf(field: number): number[];
-  /** Weight code of output channel `c` at tap k (k in receptive-field order). */
-  weightAt(c: number, k: number): number;
-  /** Per output channel z_w. */
-  zw(c: number): number;
-  zx: number;
+  /** Number of sampled outputs: fields × perField. */
+  outputs: number;
   /** std of the exact integer output Y over the sampled outputs. */
   outputStd: number;
 }
 
-/** Samples `count` receptive fields (conv, dense: a position; depthwise: a position and a channel). */
-export function sampleLayer(src: LayerOperandSource, count = 512, seed = 1): LayerSample {
+/**
+ * Samples `count` receptive fields (conv, dense: a position; depthwise: a position and a channel),
+ * and for each up to `channelsPerField` output channels to measure: enough outputs for a stable std
+ * without the cost of every channel of every field.
+ */
+export function sampleLayer(src: LayerOperandSource, count = 512, seed = 1, channelsPerField = 8): LayerSample {
   const [B, H, W, C] = src.inputShape;
   const [kh, kw, , kOut] = src.kernelShape;
   const p = place(H, W, src.window);
   const fanIn = src.depthwise ? kh * kw : kh * kw * C;
   const cout = src.depthwise ? C : kOut;
+  const perField = src.depthwise ? 1 : Math.min(cout, channelsPerField);
   const random = mulberry32(seed);
   const fields = new Uint8Array(count * fanIn);
-  const fieldChannel = new Int32Array(count);
   const positions = new Int32Array(count * 4);
+  const fieldChannels = new Int32Array(count * perField);
+  const channels = Array.from({ length: cout }, (_, c) => c);
   for (let f = 0; f < count; f++) {
     const b = Math.floor(random() * B);
     const oy = Math.floor(random() * p.outH);
     const ox = Math.floor(random() * p.outW);
     const channel = src.depthwise ? Math.floor(random() * C) : 0;
-    fieldChannel[f] = channel;
     positions.set([b, oy, ox, channel], f * 4);
+    if (src.depthwise) fieldChannels[f] = channel;
+    else fieldChannels.set(perField === cout ? channels : shuffleInPlace(channels.slice(), random).slice(0, perField), f * perField);
     let k = 0;
     for (let i = 0; i < kh; i++)
       for (let j = 0; j < kw; j++) {
@@ -73,29 +81,28 @@ export function sampleLayer(src: LayerOperandSource, count = 512, seed = 1): Lay
       }
   }
   // Receptive-field order is [tap][channel], the kernel's own layout [kh][kw][Cin][Cout].
-  const weightAt = src.depthwise ? (c: number, k: number) => src.weightCodes[k * C + c] : (c: number, k: number) => src.weightCodes[k * kOut + c];
+  const weightRows = new Uint8Array(cout * fanIn);
+  for (let c = 0; c < cout; c++) for (let k = 0; k < fanIn; k++) weightRows[c * fanIn + k] = src.depthwise ? src.weightCodes[k * C + c] : src.weightCodes[k * kOut + c];
   const weightHist = new Float64Array(256);
   for (const w of src.weightCodes) weightHist[w]++;
   for (let i = 0; i < 256; i++) weightHist[i] /= src.weightCodes.length;
-  const zwOf = (c: number) => src.weightQ.zeroPoint[src.weightQ.zeroPoint.length === 1 ? 0 : c];
-  const all = Array.from({ length: cout }, (_, c) => c);
-  const channelsOf = (f: number) => (src.depthwise ? [fieldChannel[f]] : all);
-  const sample = { name: src.name, fanIn, fields, outputs: count * (src.depthwise ? 1 : cout), positions, weightHist, channelsOf, weightAt, zw: zwOf, zx: src.inputZeroPoint, outputStd: 0 };
-  sample.outputStd = stdOf(sampledOutputs(sample, (x, w, zw) => (x - sample.zx) * (w - zw)));
+  const zw = Int32Array.from({ length: cout }, (_, c) => src.weightQ.zeroPoint[src.weightQ.zeroPoint.length === 1 ? 0 : c]);
+  const sample: LayerSample = { name: src.name, fanIn, fields, positions, perField, fieldChannels, weightRows, zw, zx: src.inputZeroPoint, weightHist, outputs: count * perField, outputStd: 0 };
+  sample.outputStd = stdOf(exactOutputs(sample));
   return sample;
 }
 
-/** Σ_k term(x_k, w_k, z_w) for every sampled output (field × its channels). */
-function sampledOutputs(s: Omit<LayerSample, 'outputStd'>, term: (x: number, w: number, zw: number) => number): Float64Array {
+/** Y = Σ_k (x_k − z_x)(w_k − z_w) at every sampled output: field-major, then its channels. */
+function exactOutputs(s: LayerSample): Float64Array {
   const out = new Float64Array(s.outputs);
-  let o = 0;
   const count = s.fields.length / s.fanIn;
-  for (let f = 0; f < count; f++)
-    for (const c of s.channelsOf(f)) {
-      const zw = s.zw(c);
+  for (let f = 0, o = 0; f < count; f++)
+    for (let j = 0; j < s.perField; j++, o++) {
+      const c = s.fieldChannels[f * s.perField + j];
+      const zw = s.zw[c];
       let acc = 0;
-      for (let k = 0; k < s.fanIn; k++) acc += term(s.fields[f * s.fanIn + k], s.weightAt(c, k), zw);
-      out[o++] = acc;
+      for (let k = 0, x = f * s.fanIn, w = c * s.fanIn; k < s.fanIn; k++) acc += (s.fields[x + k] - s.zx) * (s.weightRows[w + k] - zw);
+      out[o] = acc;
     }
   return out;
 }
@@ -153,5 +160,19 @@ export function measureErrorStd(s: LayerSample, table: Int32Array): number {
   return stdOf(sampledErrors(s, table));
 }
 
-/** Σ_k E[x_k][w_k] at every sampled output: field-major, then output channel. */
-export const sampledErrors = (s: LayerSample, table: Int32Array): Float64Array => sampledOutputs(s, (x, w) => table[x * 256 + w] - x * w);
+/** Σ_k E[x_k][w_k] at every sampled output: field-major, then its channels. */
+export function sampledErrors(s: LayerSample, table: Int32Array): Float64Array {
+  // E as its own table: one read per product in the loop below.
+  const e = new Int32Array(65536);
+  for (let i = 0; i < 65536; i++) e[i] = table[i] - (i >> 8) * (i & 255);
+  const out = new Float64Array(s.outputs);
+  const count = s.fields.length / s.fanIn;
+  for (let f = 0, o = 0; f < count; f++)
+    for (let j = 0; j < s.perField; j++, o++) {
+      const c = s.fieldChannels[f * s.perField + j];
+      let acc = 0;
+      for (let k = 0, x = f * s.fanIn, w = c * s.fanIn; k < s.fanIn; k++) acc += e[(s.fields[x + k] << 8) | s.weightRows[w + k]];
+      out[o] = acc;
+    }
+  return out;
+}

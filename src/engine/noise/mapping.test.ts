@@ -50,7 +50,7 @@ describe('mapping through the session', () => {
     const tensors = tf.memory().numTensors;
     const tol = await session.learnTolerance({ epochs: 1, trainLimit: 256, batchSize: 32, lambda: 1 });
     for (const l of tol.layers) expect(l.sigmaTol).toBeCloseTo(l.sigma * l.outputStd, 6);
-    const r = await session.mapMultipliers({ epochs: 1, trainLimit: 256, batchSize: 32, lambda: 1, retrainEpochs: 1, baselines: false, referenceCount: 64 });
+    const r = await session.mapMultipliers({ epochs: 1, trainLimit: 256, testLimit: 500, batchSize: 32, lambda: 1, retrainEpochs: 1, baselines: false, referenceCount: 64 });
     expect(tf.memory().numTensors).toBe(tensors);
     expect(r.layers.map((l) => l.name)).toEqual(['conv1', 'conv2', 'fc1', 'fc2', 'fc3']);
     for (const l of r.layers) expect(l.predicted).toBeLessThanOrEqual(l.sigmaTol);
@@ -63,5 +63,5 @@ describe('mapping through the session', () => {
     const after = await session.evaluate();
     expect(after.accuracy).toBe(before.accuracy);
     expect(after.loss).toBe(before.loss);
-  }, 120_000);
+  }, 240_000);
 });

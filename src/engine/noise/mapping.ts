@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CatalogueEntry } from '../approx/catalogue';
 import { simMultiplier } from '../approx/catalogue';
-import { retrainApproximate } from '../approx/retrain';
+import { RECALIBRATION_SAMPLES, retrainApproximate } from '../approx/retrain';
 import { ApproxSimulation, type LayerMode } from '../approx/simulate';
 import type { Batchable } from '../data/tensors';
 import { modelFromArtifacts, modelToArtifacts } from '../models/io';
@@ -177,6 +177,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
   const { retrainEpochs = 1, retrainLearningRate = 1e-4, referenceCount = 128, fields = 512, baselines = true, probeCount = 500, batchSize = 64, seed = 1, onProgress, shouldStop = () => false } = options;
   const report = (phase: MappingPhase, fraction: number, detail: string, tolerance?: ToleranceProgress) => onProgress?.({ phase, fraction, detail, tolerance });
   const reference = train.x.slice(0, Math.min(referenceCount, train.count));
+  const recalibration = train.x.slice(0, Math.min(RECALIBRATION_SAMPLES, train.count));
   const sims: ApproxSimulation[] = [];
   const models: tf.LayersModel[] = [];
   try {
@@ -190,6 +191,14 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
     models.push(noisy);
     report('tolerance', 0, 'learning each layer’s noise tolerance');
     const tolerance = await learnTolerance(noisy, train, { ...options, shouldStop, onProgress: (p) => report('tolerance', p.step / p.totalSteps, `step ${p.step} of ${p.totalSteps}`, p) });
+
+    // Training with noise left BatchNorm's moving statistics behind: measure them on the clean model.
+    const clean = ApproxSimulation.calibrate(noisy, reference);
+    await clean.recalibrateBatchNorm(recalibration, {});
+    clean.dispose();
+    // Baselines start from these same weights: copies made before the mapping changes anything.
+    const baselineModels = baselines ? [await cloneModel(noisy), await cloneModel(noisy)] : [];
+    models.push(...baselineModels);
 
     report('error-model', 0, 'sampling operands and predicting every multiplier’s error');
     const sim = ApproxSimulation.calibrate(noisy, reference);
@@ -208,11 +217,9 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
     );
     const energy = energyOf(layers);
     report('evaluate', 0, 'test accuracy with the chosen multipliers');
+    // BatchNorm statistics as the approximate layers shape them (no weight changes yet).
+    await sim.recalibrateBatchNorm(recalibration, modes);
     const mappedAccuracy = await accuracyOf(sim, modes, test);
-
-    // Baselines start from the same noise-trained weights as the mapping: copies made before retraining.
-    const baselineModels = baselines ? [await cloneModel(noisy), await cloneModel(noisy)] : [];
-    models.push(...baselineModels);
 
     report('retrain', 0, 'retraining through the chosen multipliers');
     const retrain = (s: ApproxSimulation, m: Record<string, LayerMode>, phase: MappingPhase, label: string) =>
@@ -245,6 +252,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
         const s = ApproxSimulation.calibrate(m, reference);
         sims.push(s);
         const mm = uniform(s, c);
+        await s.recalibrateBatchNorm(recalibration, mm);
         const before = await accuracyOf(s, mm, test);
         await retrain(s, mm, 'baselines', `${c.name} everywhere`);
         return { kind, multiplier: c.id, multiplierName: c.name, relativeEnergy: c.relativePower, accuracyBefore: before, accuracy: await accuracyOf(s, mm, test) };
@@ -281,7 +289,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
   } finally {
     for (const s of sims) s.dispose();
     for (const m of models) m.dispose();
-    reference.dispose();
+    tf.dispose([reference, recalibration]);
   }
 }
 

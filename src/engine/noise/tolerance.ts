@@ -98,7 +98,13 @@ export async function learnTolerance(model: tf.LayersModel, data: Batchable, opt
   const shares = multiplyShares(model);
   if (shares.length === 0) throw new Error('the model has no Conv2D, DepthwiseConv2D or Dense layer to learn a tolerance for');
   const index = new Map(shares.map((s, i) => [s.name, i]));
-  const sigmas = shares.map((s) => tf.variable(tf.scalar(o.sigmaInit), true, `sigma_${s.name}_${Math.random().toString(36).slice(2)}`));
+  const sigmas = shares.map((s) => {
+    // tf.variable keeps its initial tensor registered beside itself: free it.
+    const init = tf.scalar(o.sigmaInit);
+    const v = tf.variable(init, true, `sigma_${s.name}_${Math.random().toString(36).slice(2)}`);
+    init.dispose();
+    return v;
+  });
   const opsShare = tf.tensor1d(shares.map((s) => s.opsShare));
   const weightOptimizer = tf.train.adam(o.learningRate);
   const sigmaOptimizer = tf.train.adam(o.sigmaLearningRate);
