@@ -196,9 +196,14 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
     const clean = ApproxSimulation.calibrate(noisy, reference);
     await clean.recalibrateBatchNorm(recalibration, {});
     clean.dispose();
-    // Baselines start from these same weights: copies made before the mapping changes anything.
-    const baselineModels = baselines ? [await cloneModel(noisy), await cloneModel(noisy)] : [];
-    models.push(...baselineModels);
+    // Baselines start from these same weights: a copy kept before the mapping changes anything.
+    const start = baselines ? await cloneModel(noisy) : null;
+    if (start) models.push(start);
+    const fromStart = async () => {
+      const m = await cloneModel(start!);
+      models.push(m);
+      return m;
+    };
 
     report('error-model', 0, 'sampling operands and predicting every multiplier’s error');
     const sim = ApproxSimulation.calibrate(noisy, reference);
@@ -236,17 +241,21 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
       // accuracy. Cheapest first, each is probed on part of the test set; those within 2 pp of the
       // target before retraining are retrained (at most three), until one reaches it.
       const probeSet = { x: test.x.slice(0, Math.min(probeCount, test.count)), y: test.y.slice(0, Math.min(probeCount, test.count)), count: Math.min(probeCount, test.count) };
-      const probe = ApproxSimulation.calibrate(baselineModels[1], reference);
+      const probe = ApproxSimulation.calibrate(await fromStart(), reference);
       sims.push(probe);
+      const probeCalibration = recalibration.slice(0, Math.min(256, recalibration.shape[0]));
       const hopeful: Candidate[] = [];
       try {
         for (const [i, c] of inexact.entries()) {
           if (hopeful.length >= 3 || shouldStop()) break;
           report('baselines', i / inexact.length, `probing ${c.name} in every layer`);
-          if ((await accuracyOf(probe, uniform(probe, c), probeSet)) >= retrainedAccuracy - 0.02) hopeful.push(c);
+          const modes = uniform(probe, c);
+          // BatchNorm statistics measured through this multiplier, as for every accuracy reported.
+          await probe.recalibrateBatchNorm(probeCalibration, modes);
+          if ((await accuracyOf(probe, modes, probeSet)) >= retrainedAccuracy - 0.02) hopeful.push(c);
         }
       } finally {
-        tf.dispose([probeSet.x, probeSet.y]);
+        tf.dispose([probeSet.x, probeSet.y, probeCalibration]);
       }
       const runBaseline = async (kind: Baseline['kind'], c: Candidate, m: tf.LayersModel) => {
         const s = ApproxSimulation.calibrate(m, reference);
@@ -257,12 +266,10 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
         await retrain(s, mm, 'baselines', `${c.name} everywhere`);
         return { kind, multiplier: c.id, multiplierName: c.name, relativeEnergy: c.relativePower, accuracyBefore: before, accuracy: await accuracyOf(s, mm, test) };
       };
-      found.push(await runBaseline('same-energy', sameEnergy, baselineModels[0]));
+      found.push(await runBaseline('same-energy', sameEnergy, await fromStart()));
       let best: Baseline | null = null;
-      for (const [i, c] of hopeful.entries()) {
-        const m = i === 0 ? baselineModels[1] : await cloneModel(noisy);
-        if (i > 0) models.push(m);
-        const b = await runBaseline('same-accuracy', c, m);
+      for (const c of hopeful) {
+        const b = await runBaseline('same-accuracy', c, await fromStart());
         if (b.accuracy >= retrainedAccuracy) {
           best = b;
           break;
