@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openStudio, percentOf } from './helpers';
+import { openStudio, percentOf, waitForModel } from './helpers';
 
 // Small settings keep the run to about a minute in Chromium on wasm.
 const SMALL = '#view=mapping&model=lenet&lambda=0.2&tepochs=1&repochs=1&digits=1000&library=builtin';
@@ -56,6 +56,13 @@ test('mapping: live noise tolerance, error model, chosen multipliers against bas
   await page.getByRole('button', { name: 'Run λ sweep' }).click();
   await expect(status).toContainText('λ = 2', { timeout: 120_000 });
   await expect(page.getByTestId('figure-lambda-sweep').locator('polyline')).toHaveCount(2, { timeout: 240_000 });
+
+  // Minutes of work survive a reload, for this model.
+  const saved = await page.getByTestId('mapping-saving').textContent();
+  await page.reload();
+  await waitForModel(page);
+  await expect(page.getByTestId('mapping-saving')).toHaveText(saved!);
+  await expect(page.getByTestId('figure-lambda-sweep').locator('polyline')).toHaveCount(2);
 });
 
 test('mapping: cancel stops the tolerance training within a second, and settings are validated', async ({ page }) => {

@@ -82,6 +82,8 @@ export interface StudioState {
 export type MappingJob = 'tolerance' | 'map' | 'sweep';
 
 export interface MappingState {
+  /** The model the results below belong to: they are kept across reloads, for that model only. */
+  model: string | null;
   job: MappingJob | null;
   cancelling: boolean;
   progress: { phase: string; fraction: number; detail: string } | null;
@@ -93,7 +95,7 @@ export interface MappingState {
   error: string | null;
 }
 
-const IDLE_MAPPING: MappingState = { job: null, cancelling: false, progress: null, liveSigmas: null, tolerance: null, result: null, sweep: null, error: null };
+const IDLE_MAPPING: MappingState = { model: null, job: null, cancelling: false, progress: null, liveSigmas: null, tolerance: null, result: null, sweep: null, error: null };
 
 export interface ApproxState {
   /** Multiplier id per multiply layer of the open model; missing layers are exact. */
@@ -183,7 +185,7 @@ export const useStudio = create<StudioState>()(
         engine?.terminate();
         const handle = startEngineWorker();
         engine = handle;
-        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING, multipliers: IDLE_MULTIPLIERS, approx: IDLE_APPROX, mapping: IDLE_MAPPING });
+        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING, multipliers: IDLE_MULTIPLIERS, approx: IDLE_APPROX, mapping: { ...getState().mapping, job: null, progress: null, cancelling: false, liveSigmas: null } });
         engineReady = (async () => {
           const choice = await handle.api.init(getState().settings.backend, new URL(import.meta.env.BASE_URL, window.location.href).href);
           if (engine !== handle) throw new Error('superseded');
@@ -211,7 +213,8 @@ export const useStudio = create<StudioState>()(
         setState({ opening: true, modelError: null });
         try {
           const summary = await api.open(sourceOf(model));
-          setState({ summary, trainedUnsaved: false, opening: false, evaluation: null, samples: null, evaluating: true, approx: IDLE_APPROX, mapping: IDLE_MAPPING, settings: { ...getState().settings, model } });
+          const kept = getState().mapping;
+          setState({ summary, trainedUnsaved: false, opening: false, evaluation: null, samples: null, evaluating: true, approx: IDLE_APPROX, mapping: kept.model === model && !getState().trainedUnsaved ? { ...kept, job: null, progress: null, cancelling: false } : IDLE_MAPPING, settings: { ...getState().settings, model } });
         } catch (e) {
           // A later pick overtook this one (comlink keeps the error's name): nothing to report.
           if (e instanceof Error && e.message.includes('superseded')) return;
@@ -436,19 +439,29 @@ export const useStudio = create<StudioState>()(
 
       resetStudio() {
         useStudio.persist.clearStorage();
-        setState({ settings: DEFAULT_SETTINGS });
+        setState({ settings: DEFAULT_SETTINGS, mapping: IDLE_MAPPING });
         void getState().startEngine();
       },
     }),
     {
       name: 'qos-studio',
       version: STATE_VERSION,
-      partialize: (s) => ({ settings: s.settings }),
+      // Settings, and the last mapping results (small, and minutes of work to redo).
+      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep } }),
       migrate: (stored, version) => ({ settings: migrateSettings(stored, version) }) as unknown as StudioState,
-      merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION) }),
+      merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION), mapping: { ...IDLE_MAPPING, ...keptMapping(stored) } }),
     },
   ),
 );
+
+/** Mapping results from storage, when they look like what this version writes. */
+function keptMapping(stored: unknown): Partial<MappingState> {
+  const m = (stored as { mapping?: Partial<MappingState> } | null)?.mapping;
+  if (!m || typeof m.model !== 'string') return {};
+  const ok = (v: unknown, check: (x: Record<string, unknown>) => boolean) => v === null || v === undefined || (typeof v === 'object' && check(v as Record<string, unknown>));
+  if (!ok(m.result, (r) => Array.isArray(r.layers) && Array.isArray(r.pairs)) || !ok(m.tolerance, (t) => Array.isArray(t.layers)) || !(m.sweep == null || Array.isArray(m.sweep))) return {};
+  return { model: m.model, result: m.result ?? null, tolerance: m.tolerance ?? null, sweep: m.sweep ?? null };
+}
 
 /** The mapping request from the settings, as the engine takes it. */
 function mappingRequest(): MappingRequest {
@@ -464,7 +477,7 @@ async function runMappingJob(job: MappingJob, run: (api: EngineHandle['api'], re
   const onProgress = (p: MappingProgress) => useStudio.setState({ mapping: { ...m(), progress: { phase: p.phase, fraction: p.fraction, detail: p.detail }, liveSigmas: p.tolerance?.sigmas ?? m().liveSigmas } });
   try {
     const outcome = await run(api, mappingRequest(), onProgress);
-    useStudio.setState({ mapping: { ...m(), ...outcome, job: null, cancelling: false, progress: null } });
+    useStudio.setState({ mapping: { ...m(), ...outcome, model: useStudio.getState().settings.model, job: null, cancelling: false, progress: null } });
   } catch (e) {
     useStudio.setState({ mapping: { ...m(), job: null, cancelling: false, progress: null, error: message(e) } });
   } finally {
