@@ -280,8 +280,6 @@ export const useStudio = create<StudioState>()(
         const { epochs, batchSize, learningRate } = getState().settings;
         setState({ training: { ...IDLE_TRAINING, running: true } });
         const onProgress = (p: TrainProgress) => {
-          const t0 = performance.now();
-          queueMicrotask(() => setTimeout(() => ((window as any).progressCost ??= []).push(performance.now() - t0), 0));
           const t = getState().training;
           const point: TrainPoint = { step: p.step, epoch: p.epoch, loss: p.loss, accuracy: p.accuracy, testAccuracy: p.test?.accuracy ?? null };
           setState({
