@@ -417,11 +417,8 @@ export const useStudio = create<StudioState>()(
 
       async mapMultipliers() {
         await runMappingJob('map', async (api, request, onProgress) => {
-          const result = await api.mapMultipliers(request, Comlink.proxy(onProgress));
-          return {
-            result,
-            tolerance: { layers: result.layers.map((l) => ({ name: l.name, opsShare: l.opsShare, macs: 0, sigma: l.sigma, outputStd: l.outputStd, sigmaTol: l.sigmaTol })), steps: result.tolerance.steps, cancelled: result.tolerance.cancelled },
-          };
+          // The result carries each layer's σ and σ_tol: an earlier tolerance run no longer applies.
+          return { result: await api.mapMultipliers(request, Comlink.proxy(onProgress)), tolerance: null };
         });
       },
 

@@ -48,11 +48,13 @@ export function MappingView() {
   const lambdasValid = lambdaList.length > 0 && lambdaList.every((v) => Number.isFinite(v) && v >= 0);
   const busy = mapping.job !== null || busyElsewhere;
   const result = mapping.result;
+  // The latest per-layer tolerances: from a tolerance run, or the ones a mapping learned.
+  const tolerances = mapping.tolerance?.layers ?? result?.layers ?? null;
 
   const sigmaData = useMemo(() => {
-    const layers = mapping.tolerance?.layers ?? (summary?.layers ?? []).filter((l) => l.macs > 0).map((l) => ({ name: l.name, sigma: null as number | null, opsShare: l.macs / summary!.macs }));
+    const layers = tolerances ?? (summary?.layers ?? []).filter((l) => l.macs > 0).map((l) => ({ name: l.name, sigma: null as number | null, opsShare: l.macs / summary!.macs }));
     return layers.map((l) => ({ layer: l.name, sigma: mapping.job && mapping.liveSigmas ? (mapping.liveSigmas[l.name] ?? null) : l.sigma, share: l.opsShare }));
-  }, [mapping.tolerance, mapping.liveSigmas, mapping.job, summary]);
+  }, [tolerances, mapping.liveSigmas, mapping.job, summary]);
 
   const errorData = useMemo(
     () => (result?.pairs ?? []).filter((p) => p.predicted > 0 && p.measured > 0).map((p) => ({ predicted: p.predicted, measured: p.measured, pair: `${p.layer} · ${result!.candidates.find((c) => c.id === p.multiplier)?.name ?? p.multiplier}` })),
@@ -130,7 +132,7 @@ export function MappingView() {
           </p>
         )}
         <Figure id="noise-tolerance" title="Learned noise tolerance per layer" kind="bar" data={sigmaData} x={SIGMA_X} y={SIGMA_Y} series={SIGMA_SERIES} rightAxis={SIGMA_RIGHT} height={240} />
-        {mapping.tolerance && (
+        {tolerances && (
           <div className="table-wrap">
             <table data-testid="tolerance-table">
               <thead>
@@ -143,7 +145,7 @@ export function MappingView() {
                 </tr>
               </thead>
               <tbody>
-                {mapping.tolerance.layers.map((l) => (
+                {tolerances.map((l) => (
                   <tr key={l.name}>
                     <th scope="row">{l.name}</th>
                     <td className="num">{pct(l.opsShare, 1)}</td>

@@ -2,6 +2,7 @@
 // gradients are those of the exact layers (straight-through), and the weights are re-quantised
 // after every step so the next forward pass sees them as the hardware would.
 import * as tf from '@tensorflow/tfjs';
+import { crossEntropy } from '../train/loss';
 import type { Batchable } from '../data/tensors';
 import { mulberry32, shuffleInPlace } from '../util/random';
 import { yieldToEventLoop } from '../util/yield';
@@ -25,8 +26,6 @@ export interface RetrainResult {
 
 /** Training samples BatchNorm statistics are re-estimated on after retraining. */
 export const RECALIBRATION_SAMPLES = 1024;
-
-const crossEntropy = (probs: tf.Tensor, labels: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))) as tf.Scalar;
 
 export async function retrainApproximate(sim: ApproxSimulation, modes: Record<string, LayerMode>, data: Batchable, options: RetrainOptions): Promise<RetrainResult> {
   const { epochs, batchSize, learningRate, seed = 1, method = 'fast', shouldStop = () => false, onProgress } = options;

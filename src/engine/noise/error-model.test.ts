@@ -74,7 +74,7 @@ describe('error model', () => {
 
   it('ranks all built-in and EvoApprox multipliers by error: correlation ≥ 0.9 on a layer', () => {
     const entries = [...builtinCatalogue(), ...importMultipliers(readEvoApproxFiles()).map((m) => ({ id: m.id, name: m.name, family: 'imported', table: m.table, power: { relative: null, source: 'user' } }))];
-    const candidates = entries.map((e) => ({ id: e.id, name: e.name, relativePower: 1, powerSource: 'x', table: e.table.values, entry: e }));
+    const candidates = entries.map((e) => ({ id: e.id, name: e.name, relativePower: 1, powerSource: 'x', table: e.table.values, entry: e, exact: e.id === 'exact' }));
     const pairs = errorModelPairs([sampleLayer(source(false, 6, 2))], candidates);
     expect(pairs).toHaveLength(entries.length);
     expect(correlation(pairs)).toBeGreaterThan(0.9);

@@ -4,6 +4,7 @@
 // error of Y is Σ_k E[x_k][w_k] with E = AM − a·b, since the zero-point terms are corrected exactly.
 import { place, type Window } from '../approx/geometry';
 import type { AffineVector } from '../approx/quantise';
+import { standardDeviation } from 'simple-statistics';
 import { mulberry32, shuffleInPlace } from '../util/random';
 
 /** A multiply layer's quantised operands, as the simulation holds them. */
@@ -107,14 +108,7 @@ function exactOutputs(s: LayerSample): Float64Array {
   return out;
 }
 
-function stdOf(values: Float64Array): number {
-  let sum = 0;
-  for (const v of values) sum += v;
-  const mean = sum / values.length;
-  let sq = 0;
-  for (const v of values) sq += (v - mean) ** 2;
-  return Math.sqrt(sq / values.length);
-}
+const stdOf = (values: Float64Array) => standardDeviation(Array.from(values));
 
 /**
  * σ̂ = sqrt(n²·Var_i(μ_i) + n·mean_i(s_i²)), with μ_i, s_i² the mean and variance of E under field

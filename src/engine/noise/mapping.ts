@@ -3,6 +3,7 @@
 // its tolerance, retrain through the chosen multipliers, and compare with single-multiplier
 // baselines on the same model.
 import * as tf from '@tensorflow/tfjs';
+import { sampleCorrelation } from 'simple-statistics';
 import type { CatalogueEntry } from '../approx/catalogue';
 import { simMultiplier } from '../approx/catalogue';
 import { RECALIBRATION_SAMPLES, retrainApproximate } from '../approx/retrain';
@@ -21,15 +22,16 @@ export interface Candidate {
   powerSource: string;
   table: Int32Array;
   entry: CatalogueEntry;
+  /** The table is a·b: simulated as the exact quantised layer. */
+  exact: boolean;
 }
 
 export function candidatesFrom(entries: CatalogueEntry[], exact: CatalogueEntry): Candidate[] {
-  const usable = entries.filter((e) => !e.table.signed && e.power.relative !== null);
-  const hasExact = usable.some((e) => e.power.relative === 1 && isExactTable(e.table.values));
-  const all = hasExact ? usable : [exact, ...usable];
-  return all
-    .map((e) => ({ id: e.id, name: e.name, relativePower: e.power.relative!, powerSource: e.power.source, table: e.table.values, entry: e }))
-    .sort((a, b) => a.relativePower - b.relativePower || a.name.localeCompare(b.name));
+  const usable = entries
+    .filter((e) => !e.table.signed && e.power.relative !== null)
+    .map((e) => ({ id: e.id, name: e.name, relativePower: e.power.relative!, powerSource: e.power.source, table: e.table.values, entry: e, exact: isExactTable(e.table.values) }));
+  const all = usable.some((c) => c.exact) ? usable : [{ id: exact.id, name: exact.name, relativePower: 1, powerSource: exact.power.source, table: exact.table.values, entry: exact, exact: true }, ...usable];
+  return all.sort((a, b) => a.relativePower - b.relativePower || a.name.localeCompare(b.name));
 }
 
 function isExactTable(values: Int32Array): boolean {
@@ -52,19 +54,7 @@ export function errorModelPairs(samples: LayerSample[], candidates: Candidate[])
 /** Pearson correlation of predicted against measured, over pairs where either is non-zero. */
 export function correlation(pairs: ErrorPair[]): number {
   const used = pairs.filter((p) => p.predicted > 0 || p.measured > 0);
-  const n = used.length;
-  if (n < 2) return NaN;
-  const mx = used.reduce((s, p) => s + p.predicted, 0) / n;
-  const my = used.reduce((s, p) => s + p.measured, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (const p of used) {
-    sxy += (p.predicted - mx) * (p.measured - my);
-    sxx += (p.predicted - mx) ** 2;
-    syy += (p.measured - my) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
+  return used.length < 2 ? NaN : sampleCorrelation(used.map((p) => p.predicted), used.map((p) => p.measured));
 }
 
 export interface LayerChoice {
@@ -92,7 +82,7 @@ export function chooseMultipliers(tolerances: LayerTolerance[], samples: LayerSa
       .map((c) => ({ c, pair: pairs.find((p) => p.layer === t.name && p.multiplier === c.id)! }))
       .filter(({ pair }) => pair.predicted <= sigmaTol)
       .sort((a, b) => a.c.relativePower - b.c.relativePower || a.pair.predicted - b.pair.predicted);
-    const { c, pair } = fits[0] ?? { c: candidates.find((x) => isExactTable(x.table))!, pair: { predicted: 0, measured: 0 } };
+    const { c, pair } = fits[0] ?? { c: candidates.find((x) => x.exact)!, pair: { predicted: 0, measured: 0 } };
     return { name: t.name, opsShare: t.opsShare, sigma: t.sigma, outputStd, sigmaTol, multiplier: c.id, multiplierName: c.name, relativePower: c.relativePower, predicted: pair.predicted, measured: pair.measured };
   });
 }
@@ -165,8 +155,18 @@ export interface MappingResult {
   ms: number;
 }
 
-const uniform = (sim: ApproxSimulation, c: Candidate | null): Record<string, LayerMode> =>
-  Object.fromEntries(sim.multiplyLayers().map((n) => [n, c === null ? { kind: 'exact' } : { kind: 'approx', multiplier: simMultiplier(c.entry) }]));
+/** A candidate as a layer mode; each table is factorised once per mapping, not once per use. */
+function modes() {
+  const prepared = new Map<string, LayerMode>();
+  const of = (c: Candidate): LayerMode => {
+    if (c.exact) return { kind: 'exact' };
+    let m = prepared.get(c.id);
+    if (!m) prepared.set(c.id, (m = { kind: 'approx', multiplier: simMultiplier(c.entry) }));
+    return m;
+  };
+  const uniform = (sim: ApproxSimulation, c: Candidate | null): Record<string, LayerMode> => Object.fromEntries(sim.multiplyLayers().map((n) => [n, c === null ? { kind: 'exact' } : of(c)]));
+  return { of, uniform };
+}
 
 /**
  * The whole mapping on a copy of `model`: noise-tolerance training, error model, choice, retraining,
@@ -179,12 +179,13 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
   const reference = train.x.slice(0, Math.min(referenceCount, train.count));
   const recalibration = train.x.slice(0, Math.min(RECALIBRATION_SAMPLES, train.count));
   const sims: ApproxSimulation[] = [];
+  const mode = modes();
   const models: tf.LayersModel[] = [];
   try {
     // The user's model quantised with the exact multiplier: the accuracy to keep.
     const original = ApproxSimulation.calibrate(model, reference);
     sims.push(original);
-    const exactAccuracy = await accuracyOf(original, uniform(original, null), test);
+    const exactAccuracy = await accuracyOf(original, mode.uniform(original, null), test);
     const floatAccuracy = await accuracyOf(original, {}, test);
 
     const noisy = await cloneModel(model);
@@ -217,9 +218,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
     }
     const layers = chooseMultipliers(tolerance.layers, samples, pairs, candidates);
     const byId = new Map(candidates.map((c) => [c.id, c]));
-    const modes: Record<string, LayerMode> = Object.fromEntries(
-      layers.map((l) => [l.name, isExactTable(byId.get(l.multiplier)!.table) ? { kind: 'exact' } : { kind: 'approx', multiplier: simMultiplier(byId.get(l.multiplier)!.entry) }]),
-    );
+    const modes: Record<string, LayerMode> = Object.fromEntries(layers.map((l) => [l.name, mode.of(byId.get(l.multiplier)!)]));
     const energy = energyOf(layers);
     report('evaluate', 0, 'test accuracy with the chosen multipliers');
     // BatchNorm statistics as the approximate layers shape them (no weight changes yet).
@@ -234,7 +233,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
 
     const found: Baseline[] = [];
     if (baselines && !shouldStop()) {
-      const inexact = candidates.filter((c) => !isExactTable(c.table));
+      const inexact = candidates.filter((c) => !c.exact);
       // Same energy: the dearest single multiplier that still costs no more than the mapping.
       const sameEnergy = [...inexact].reverse().find((c) => c.relativePower <= energy) ?? inexact[0];
       // Same accuracy: the cheapest single multiplier that, retrained alike, keeps the mapping's
@@ -249,7 +248,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
         for (const [i, c] of inexact.entries()) {
           if (hopeful.length >= 3 || shouldStop()) break;
           report('baselines', i / inexact.length, `probing ${c.name} in every layer`);
-          const modes = uniform(probe, c);
+          const modes = mode.uniform(probe, c);
           // BatchNorm statistics measured through this multiplier, as for every accuracy reported.
           await probe.recalibrateBatchNorm(probeCalibration, modes);
           if ((await accuracyOf(probe, modes, probeSet)) >= retrainedAccuracy - 0.02) hopeful.push(c);
@@ -260,7 +259,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
       const runBaseline = async (kind: Baseline['kind'], c: Candidate, m: tf.LayersModel) => {
         const s = ApproxSimulation.calibrate(m, reference);
         sims.push(s);
-        const mm = uniform(s, c);
+        const mm = mode.uniform(s, c);
         await s.recalibrateBatchNorm(recalibration, mm);
         const before = await accuracyOf(s, mm, test);
         await retrain(s, mm, 'baselines', `${c.name} everywhere`);

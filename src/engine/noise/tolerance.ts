@@ -5,6 +5,7 @@
 // The network's weights train along with σ (they learn to live with the noise), so this runs on a
 // copy of the model.
 import * as tf from '@tensorflow/tfjs';
+import { crossEntropy } from '../train/loss';
 import { MULTIPLY_LAYERS } from '../approx/simulate';
 import type { Batchable } from '../data/tensors';
 import { runGraph } from '../models/graph';
@@ -80,8 +81,6 @@ function linear(layer: tf.layers.Layer, input: tf.Tensor): tf.Tensor {
   }
   return bias ? tf.add(y, bias) : y;
 }
-
-const crossEntropy = (probs: tf.Tensor, labels: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))) as tf.Scalar;
 
 /** Multiply layers in model order with their share of the multiplications. */
 export function multiplyShares(model: tf.LayersModel): { name: string; macs: number; opsShare: number }[] {
