@@ -9,6 +9,7 @@
 // u'_r = u_r − u_r[z_x], lets the convolution pad with zeros as usual; what the shift removes,
 // Σ_r u_r[z_x]·Σ_k v_r[w_k], is the same at every position (padded or not) and joins the bias.
 import * as tf from '@tensorflow/tfjs';
+import { readableStorage, tensorWrittenBy } from '../backend/host-memory';
 import type { Window } from './geometry';
 import type { Affine } from './quantise';
 import type { QuantisedInput, QuantisedKernel } from './reference';
@@ -97,7 +98,7 @@ export function disposeKernel(k: PreparedKernel): void {
  */
 export function fastLayer(x: tf.Tensor4D, act: Affine, k: PreparedKernel, win: Window, epilogue: Epilogue = {}, mapOn: 'auto' | 'device' | 'host' = 'auto'): tf.Tensor4D {
   const device = mapOn === 'device' || (mapOn === 'auto' && tf.getBackend() === 'webgl');
-  if (!device) return tf.tidy(() => convolve(stackFloats(x.dataSync(), x.shape, act, k), k, win, epilogue));
+  if (!device) return tf.tidy(() => convolve(stackFloats(x, act, k), k, win, epilogue));
   return tf.tidy(() => {
     const codes = quantiseOnDevice(x, act).toInt();
     const [b, h, w, c] = codes.shape;
@@ -147,35 +148,38 @@ export function applyActivation<T extends tf.Tensor>(y: T, activation: FusedActi
  * Channel-major stacked operands [B, H, W, C·(R+1)] straight from float activations, quantised with
  * the arithmetic of `quantiseActivations` and mapped in the same pass.
  */
-function stackFloats(values: ArrayLike<number>, shape: [number, number, number, number], act: Affine, k: PreparedKernel): tf.Tensor4D {
-  const [b, h, w, c] = shape;
+function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
   const blocks = k.rank + 1;
   const map = k.operandMap;
-  const out = new Float32Array(values.length * blocks);
   const inv = 1 / act.scale;
   const shift = act.zeroPoint + 0.5;
-  if (blocks === 1) {
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i] * inv + shift;
-      out[i] = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) - act.zeroPoint;
+  // Written straight into the backend's memory: the stacked operands are (R+1)× the input, and a
+  // JavaScript array of that size would be zero-filled and then copied over.
+  return tensorWrittenBy([b, h, w, c * blocks], (out) => {
+    const values = readableStorage(x);
+    if (blocks === 1) {
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i] * inv + shift;
+        out[i] = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) - act.zeroPoint;
+      }
+    } else {
+      for (let i = 0, dst = 0; i < values.length; i++) {
+        const v = values[i] * inv + shift;
+        const row = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) * blocks;
+        for (let r = 0; r < blocks; r++) out[dst++] = map[row + r];
+      }
     }
-  } else {
-    for (let i = 0, dst = 0; i < values.length; i++) {
-      const v = values[i] * inv + shift;
-      const row = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) * blocks;
-      for (let r = 0; r < blocks; r++) out[dst++] = map[row + r];
-    }
-  }
-  return tf.tensor4d(out, [b, h, w, c * blocks]);
+  }) as tf.Tensor4D;
 }
 
 function stackCodes(input: QuantisedInput, k: PreparedKernel): tf.Tensor4D {
   const [b, h, w, c] = input.shape;
   const blocks = k.rank + 1;
-  const out = new Float32Array(input.codes.length * blocks);
-  for (let i = 0, dst = 0; i < input.codes.length; i++) {
-    const row = input.codes[i] * blocks;
-    for (let r = 0; r < blocks; r++) out[dst++] = k.operandMap[row + r];
-  }
-  return tf.tensor4d(out, [b, h, w, c * blocks]);
+  return tensorWrittenBy([b, h, w, c * blocks], (out) => {
+    for (let i = 0, dst = 0; i < input.codes.length; i++) {
+      const row = input.codes[i] * blocks;
+      for (let r = 0; r < blocks; r++) out[dst++] = k.operandMap[row + r];
+    }
+  }) as tf.Tensor4D;
 }

@@ -309,7 +309,11 @@ export class ApproxSimulation {
     const filter = tf.reshape(kernel, l.kernelShape) as tf.Tensor4D;
     const args = { x: x4, filter, strides: l.window.strides, pad: l.window.padding, bias };
     const y = l.depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
-    return l.dense ? tf.reshape(y, [...input.shape.slice(0, -1), y.shape[3]]) : y;
+    if (!l.dense) return y;
+    // Dropped at once so the output owns its storage, which the noise pass then perturbs in place.
+    const out = tf.reshape(y, [...input.shape.slice(0, -1), y.shape[3]]);
+    y.dispose();
+    return out;
   }
 
   dispose(): void {

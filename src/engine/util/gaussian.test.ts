@@ -43,4 +43,12 @@ describe('GaussianSource', () => {
     const out = new GaussianSource(11).addScaled(base.slice(), 0.5);
     expect(Array.from(out)).toEqual(Array.from(base, (v, i) => Math.fround(v + noise[i] * 0.5)));
   });
+
+  it('addScaled clamps to [0, cap] after the noise when given a cap', () => {
+    const base = Float32Array.from({ length: 101 }, (_, i) => i / 10 - 5);
+    const noise = new GaussianSource(12).fill(new Float32Array(101));
+    const clamp = (cap: number) => Array.from(base, (v, i) => Math.fround(Math.min(Math.max(v + noise[i] * 2, 0), cap)));
+    expect(Array.from(new GaussianSource(12).addScaled(base.slice(), 2, Infinity))).toEqual(clamp(Infinity));
+    expect(Array.from(new GaussianSource(12).addScaled(base.slice(), 2, 3))).toEqual(clamp(3));
+  });
 });

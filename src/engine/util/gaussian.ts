@@ -36,23 +36,52 @@ export class GaussianSource {
     this.state = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 1;
   }
 
-  /** values[i] += scale·ε_i, in place, in the pass that draws the noise. */
-  addScaled(values: Float32Array, scale: number): Float32Array {
+  /**
+   * values[i] += scale·ε_i in place, in the pass that draws the noise; with `cap`, the result is then
+   * clamped to [0, cap] (ReLU for an infinite cap, ReLU6 for 6), which costs less here than a tensor
+   * op afterwards. The lower clamp is ½(a + |a|): output signs are random, so a compare-and-branch
+   * mispredicts half the time and would cost more than the noise itself.
+   */
+  addScaled(values: Float32Array, scale: number, cap: number | null = null): Float32Array {
     const table = quantiles();
     let s = this.state;
-    const even = values.length & ~1;
-    for (let i = 0; i < even; i += 2) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      values[i] += table[s & 0xffff] * scale;
-      values[i + 1] += table[s >>> 16] * scale;
+    const n = values.length;
+    const even = n & ~1;
+    if (cap === null) {
+      for (let i = 0; i < even; i += 2) {
+        s ^= s << 13;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        values[i] += table[s & 0xffff] * scale;
+        values[i + 1] += table[s >>> 16] * scale;
+      }
+    } else if (cap === Infinity) {
+      for (let i = 0; i < even; i += 2) {
+        s ^= s << 13;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        const a = values[i] + table[s & 0xffff] * scale;
+        const b = values[i + 1] + table[s >>> 16] * scale;
+        values[i] = 0.5 * (a + Math.abs(a));
+        values[i + 1] = 0.5 * (b + Math.abs(b));
+      }
+    } else {
+      for (let i = 0; i < even; i += 2) {
+        s ^= s << 13;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        const a = values[i] + table[s & 0xffff] * scale;
+        const b = values[i + 1] + table[s >>> 16] * scale;
+        values[i] = Math.min(0.5 * (a + Math.abs(a)), cap);
+        values[i + 1] = Math.min(0.5 * (b + Math.abs(b)), cap);
+      }
     }
-    if (even < values.length) {
+    if (even < n) {
       s ^= s << 13;
       s ^= s >>> 17;
       s ^= s << 5;
-      values[even] += table[s & 0xffff] * scale;
+      const a = values[even] + table[s & 0xffff] * scale;
+      values[even] = cap === null ? a : Math.min(Math.max(a, 0), cap);
     }
     this.state = s;
     return values;

@@ -1,0 +1,86 @@
+// Direct access to a tensor's storage on the CPU-side backends. dataSync() copies the values out and
+// tf.tensor() copies them back in; for a layer output of a few million floats those two copies and
+// the extra elementwise op cost more than the arithmetic a host pass does on them. The storage is
+// reached through backend internals (the wasm heap offset; the cpu backend's value array), so every
+// check that fails returns null and callers keep their copying path.
+import * as tf from '@tensorflow/tfjs';
+
+interface WasmBackendInternals {
+  dataIdMap: { get(id: object): { memoryOffset: number; refCount: number } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+}
+
+interface CpuBackendInternals {
+  data: { get(id: object): { values?: unknown; refCount: number } | undefined };
+}
+
+/**
+ * A Float32Array that aliases `t`'s storage, or null when there is none to alias: another backend,
+ * another dtype, or storage shared with another tensor (a reshape or clone), which writes would
+ * silently change too. Valid only until the next tfjs allocation (the wasm heap may grow and move).
+ */
+export function writableStorage(t: tf.Tensor): Float32Array | null {
+  if (t.dtype !== 'float32') return null;
+  const name = tf.getBackend();
+  const backend = tf.backend() as unknown;
+  try {
+    if (name === 'wasm') {
+      const b = backend as WasmBackendInternals;
+      const info = b.dataIdMap?.get(t.dataId);
+      if (!info || info.refCount !== 1 || typeof info.memoryOffset !== 'number') return null;
+      return new Float32Array(b.wasm.HEAPU8.buffer, info.memoryOffset, t.size);
+    }
+    if (name === 'cpu') {
+      const info = (backend as CpuBackendInternals).data?.get(t.dataId);
+      if (!info || info.refCount !== 1 || !(info.values instanceof Float32Array) || info.values.length !== t.size) return null;
+      return info.values;
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/**
+ * The values of `t` without a copy where the backend allows (a view of the wasm heap, the cpu
+ * backend's own array), else dataSync()'s copy. Read-only, and valid only until the next tfjs
+ * allocation.
+ */
+export function readableStorage(t: tf.Tensor): Float32Array {
+  if (t.dtype !== 'float32') return Float32Array.from(t.dataSync());
+  {
+    try {
+      if (tf.getBackend() === 'wasm') {
+        const b = tf.backend() as unknown as WasmBackendInternals;
+        const info = b.dataIdMap?.get(t.dataId);
+        if (info && typeof info.memoryOffset === 'number') return new Float32Array(b.wasm.HEAPU8.buffer, info.memoryOffset, t.size);
+      }
+    } catch {
+      // fall through to the copy
+    }
+  }
+  return t.dataSync() as Float32Array;
+}
+
+/**
+ * A new float32 tensor whose values `write` fills. On wasm the tensor is allocated uninitialised in
+ * the wasm heap (as tfjs kernels allocate their outputs) and written there: no JavaScript array to
+ * zero-fill and no copy into the heap. Views taken inside `write` stay valid: it allocates nothing.
+ */
+export function tensorWrittenBy(shape: number[], write: (out: Float32Array) => void): tf.Tensor {
+  if (tf.getBackend() === 'wasm') {
+    const backend = tf.backend() as unknown as { makeOutput?: (shape: number[], dtype: 'float32') => tf.TensorInfo };
+    if (typeof backend.makeOutput === 'function') {
+      const t = tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
+      const storage = writableStorage(t);
+      if (storage) {
+        write(storage);
+        return t;
+      }
+      t.dispose();
+    }
+  }
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  write(out);
+  return tf.tensor(out, shape);
+}
