@@ -17,6 +17,7 @@ import { Session, type Assignment, type MappingLibrary } from '../engine/session
 import { nodeHost } from '../engine/host-node';
 import { toCsv } from '../engine/util/csv';
 import type { MultiplierDtype } from '../engine/approx/import';
+import { defaultScales } from '../engine/qos/search';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -330,6 +331,65 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
         measured_sigma: l.measured,
       })),
       ...(sweep ? { sweep: sweep.map((p) => ({ lambda: p.lambda, relative_energy: p.relativeEnergy, accuracy: p.accuracy })) } : {}),
+      seconds: Math.round(r.ms / 100) / 10,
+    });
+    tf.disposeVariables();
+  });
+
+noiseOptions(program.command('qos').description('build quality-of-service operating points: K shared multiplier instances, N points switched at run time, fine-tuned together'))
+  .option('--instances <K>', 'multiplier instances the points share', int('instances'), 4)
+  .option('--points <N>', 'operating points (scales 0.3, 1, 2 for three; spread over 0.3–2 otherwise)', int('points'))
+  .option('--scales <s,s,…>', 'tolerance scale per point (overrides --points)', (v: string) => v.split(',').map((x) => positive('scale')(x.trim())))
+  .option('--finetune-epochs <n>', 'shared-parameter fine-tuning epochs', wholeOrZero('finetune epochs'), 1)
+  .option('--finetune-lr <rate>', 'fine-tuning learning rate (Adam)', positive('finetune learning rate'), 1e-4)
+  .addOption(new Option('--weights <which>', 'weights the points share: after noise-tolerance training, or the model’s own').choices(['noise-trained', 'original']).default('noise-trained'))
+  .option('--library <builtin|DIR>', 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)', 'builtin')
+  .option('--test-limit <n>', 'measure accuracy on the first n test digits only', int('test limit'))
+  .action(async (opts: NoiseCliOptions & { instances: number; points?: number; scales?: number[]; finetuneEpochs: number; finetuneLr: number; weights: 'noise-trained' | 'original'; library: string; testLimit?: number }) => {
+    const backend = await initNodeBackend(program.opts().backend);
+    const session = await openModel(opts.model);
+    const library: MappingLibrary = opts.library === 'builtin' ? 'builtin' : (await session.importMultipliers(multiplierFilesAt(opts.library))).map((m) => m.id);
+    const scales = opts.scales ?? defaultScales(opts.points ?? 3);
+    if (opts.points !== undefined && opts.scales && opts.scales.length !== opts.points) throw new Error(`--points ${opts.points} but ${opts.scales.length} scales given`);
+    const say = progressLine();
+    const r = await session.buildOperatingPoints(
+      { ...toleranceRequest(opts), instances: opts.instances, scales, finetuneEpochs: opts.finetuneEpochs, finetuneLearningRate: opts.finetuneLr, weights: opts.weights, library, testLimit: opts.testLimit },
+      (p) => say(`${p.phase}: ${p.detail}`),
+    );
+    // Switching cost as the slider pays it: re-pointing BatchNorm sets and biases, nothing else.
+    const switches: number[] = [];
+    for (let i = 0; i < 300; i++) switches.push(session.switchOperatingPoint(i % r.points.length).ms);
+    switches.sort((a, b) => a - b);
+    const inference = await session.operatingPointPredictions(r.points.length - 1, Array.from({ length: 8 }, (_, i) => i));
+    const exactAccuracy = r.exactAccuracy;
+    print({
+      model: opts.model,
+      backend,
+      library: opts.library,
+      lambda: opts.lambda,
+      float_accuracy: r.floatAccuracy,
+      exact_accuracy: exactAccuracy,
+      instances: r.instances.map((m) => m.id),
+      instance_details: r.instances.map((m) => ({ id: m.id, name: m.name, relative_power: m.relativePower })),
+      points: r.points.map((p) => ({
+        scale: p.scale,
+        relative_power: p.relativePower,
+        power_saving_pct: 100 * (1 - p.relativePower),
+        accuracy_before: p.accuracyBefore,
+        accuracy_after: p.accuracyAfter,
+        accuracy_loss_pp: 100 * (exactAccuracy - p.accuracyAfter),
+        assignment: p.assignment,
+      })),
+      parameter_overhead_pct: r.overhead.trainablePct,
+      parameter_overhead_with_statistics_pct: r.overhead.withStatisticsPct,
+      per_point_parameters: { trainable: r.overhead.perPointTrainable, statistics: r.overhead.perPointStatistics, model: r.overhead.modelParams },
+      per_layer_optimal: r.perLayerOptimal.map((p) => ({ scale: p.scale, relative_power: p.relativePower, assignment: p.assignment })),
+      per_layer_optimal_instances: r.perLayerOptimalInstances,
+      monotone: r.points.every((p, i) => i === 0 || (p.relativePower <= r.points[i - 1].relativePower && p.accuracyAfter <= r.points[i - 1].accuracyAfter)),
+      switch_ms: { median: switches[switches.length >> 1], max: switches[switches.length - 1], runs: switches.length },
+      inference_8_digits_ms: inference.inferenceMs,
+      layers: r.layers.map((l) => ({ name: l.name, ops_share: l.opsShare, sigma: l.sigma, sigma_tol: l.sigmaTol })),
+      finetune: r.finetune,
       seconds: Math.round(r.ms / 100) / 10,
     });
     tf.disposeVariables();

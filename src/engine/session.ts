@@ -16,6 +16,9 @@ import { sampleLayer } from './noise/error-model';
 import { candidatesFrom, cloneModel, lambdaSweep, mapMultipliers, type Candidate, type MappingOptions, type MappingProgress, type MappingResult } from './noise/mapping';
 import { learnTolerance, type LayerTolerance, type ToleranceOptions, type ToleranceProgress, type ToleranceResult } from './noise/tolerance';
 import { yieldToEventLoop } from './util/yield';
+import { buildOperatingPoints, type QosOptions, type QosProgress, type QosResult } from './qos/build';
+import { OperatingPointNetwork } from './qos/network';
+import type { Affine } from './approx/quantise';
 
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>;
@@ -141,7 +144,35 @@ export interface TrainRequest {
   trainLimit?: number;
 }
 
+export interface QosRequest extends Omit<QosOptions, 'onProgress' | 'shouldStop'> {
+  trainLimit?: number;
+  testLimit?: number;
+  library?: MappingLibrary;
+}
+
+/** Predictions of a few test digits at one operating point, and what switching and inference took. */
+export interface PointPredictions {
+  point: number;
+  indices: number[];
+  predictions: number[];
+  confidences: number[];
+  labels: number[];
+  switchMs: number;
+  inferenceMs: number;
+}
+
+/** A built QoS network as kept between visits: enough to switch points again without rebuilding. */
+interface StoredQos {
+  version: 1;
+  result: QosResult;
+  artifacts: tf.io.ModelArtifacts;
+  affines: Record<string, Affine>;
+  points: Float32Array[][];
+}
+
 const USER_PREFIX = 'user-model/';
+const QOS_PREFIX = 'qos/';
+const sourceKey = (s: ModelSource) => (s.kind === 'zoo' ? `zoo:${s.name}` : `user:${s.id}`);
 
 /** A newer open() request won: the caller can ignore this one. */
 export class SupersededError extends Error {
@@ -164,6 +195,8 @@ export class Session {
   private readonly prepared = new Map<string, SimMultiplier>();
   readonly multipliers: MultiplierCatalogue;
   private stopRequested = false;
+  /** The open model's operating-point network, once built or restored. */
+  private qos: { key: string; network: OperatingPointNetwork; result: QosResult } | null = null;
 
   constructor(private readonly host: SessionHost) {
     this.multipliers = new MultiplierCatalogue(host.storage);
@@ -225,10 +258,16 @@ export class Session {
 
   private install(model: tf.LayersModel, source: ModelSource, meta: Pick<ModelSummary, 'name' | 'title' | 'description' | 'shippedAccuracy'>): ModelSummary {
     this.dropSimulation();
+    this.dropOperatingPoints();
     this.model?.dispose();
     this.model = model;
     const layers = describeLayers(model);
     this.summary = { source, ...meta, layers, params: model.countParams(), macs: totalMacs(layers), inputShape: modelInputShape(model) };
+    return this.summary;
+  }
+
+  private requireSummary(): ModelSummary {
+    if (!this.summary) throw new Error('no model is open');
     return this.summary;
   }
 
@@ -498,6 +537,109 @@ export class Session {
   async lambdaSweep(lambdas: number[], request: MappingRequest, onProgress?: (p: MappingProgress) => void): Promise<SweepPoint[]> {
     const candidates = await this.mappingCandidates(request.library);
     return this.mappingJob(request, (model, train, test) => lambdaSweep(model, train, test, candidates, lambdas, { ...request, onProgress, shouldStop: () => this.stopRequested }));
+  }
+
+  /**
+   * Searches K multiplier instances and N operating points for the open model, fine-tunes them
+   * together, keeps the network for switching and stores it for later visits. The open model itself
+   * is not changed.
+   */
+  async buildOperatingPoints(request: QosRequest, onProgress?: (p: QosProgress) => void): Promise<QosResult> {
+    const candidates = await this.mappingCandidates(request.library);
+    const key = sourceKey(this.requireSummary().source);
+    const { result, network } = await this.mappingJob(request, (model, train, test) => buildOperatingPoints(model, train, test, candidates, { ...request, onProgress, shouldStop: () => this.stopRequested }));
+    this.dropOperatingPoints();
+    this.qos = { key, network, result };
+    const stored: StoredQos = { version: 1, result, artifacts: await modelToArtifacts(network.sim.model), affines: network.sim.affines(), points: await network.exportPoints() };
+    await this.host.storage.set(QOS_PREFIX + key, stored);
+    return result;
+  }
+
+  /** The open model's operating points from an earlier visit (null when none were built). */
+  async restoreOperatingPoints(): Promise<QosResult | null> {
+    const key = sourceKey(this.requireSummary().source);
+    if (this.qos?.key === key) return this.qos.result;
+    const stored = await this.host.storage.get<StoredQos>(QOS_PREFIX + key);
+    if (!stored || stored.version !== 1) return null;
+    const model = await modelFromArtifacts(stored.artifacts);
+    const network = await this.networkFrom(model, stored);
+    this.dropOperatingPoints();
+    this.qos = { key, network, result: stored.result };
+    return stored.result;
+  }
+
+  private async networkFrom(model: tf.LayersModel, stored: StoredQos): Promise<OperatingPointNetwork> {
+    try {
+      const sim = ApproxSimulation.fromAffines(model, stored.affines);
+      const candidates = await this.mappingCandidates('all');
+      const byId = new Map(candidates.map((c) => [c.id, c]));
+      const prepared = new Map<string, LayerMode>();
+      const modeOf = (id: string): LayerMode => {
+        const c = byId.get(id);
+        if (!c) throw new Error(`the operating points use multiplier "${id}", which is no longer in the library`);
+        if (c.exact) return { kind: 'exact' };
+        if (!prepared.has(id)) prepared.set(id, { kind: 'approx', multiplier: simMultiplier(c.entry) });
+        return prepared.get(id)!;
+      };
+      const network = new OperatingPointNetwork(
+        sim,
+        stored.result.points.map((p) => Object.fromEntries(Object.entries(p.assignment).map(([layer, id]) => [layer, modeOf(id)]))),
+      );
+      network.importPoints(stored.points);
+      return network;
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+
+  /** Forgets the open model's operating points, here and in storage. */
+  async deleteOperatingPoints(): Promise<void> {
+    const key = sourceKey(this.requireSummary().source);
+    if (this.qos?.key === key) this.dropOperatingPoints();
+    await this.host.storage.del(QOS_PREFIX + key);
+  }
+
+  private dropOperatingPoints(): void {
+    if (!this.qos) return;
+    const model = this.qos.network.sim.model;
+    this.qos.network.dispose();
+    model.dispose();
+    this.qos = null;
+  }
+
+  private requireQos(): NonNullable<Session['qos']> {
+    if (!this.qos || this.qos.key !== sourceKey(this.requireSummary().source)) throw new Error('no operating points for this model: build them first');
+    return this.qos;
+  }
+
+  /** Makes point `p` the active one; returns how long the switch took. */
+  switchOperatingPoint(p: number): { point: number; ms: number } {
+    const { network } = this.requireQos();
+    const t0 = performance.now();
+    network.activate(p);
+    return { point: p, ms: performance.now() - t0 };
+  }
+
+  /** Switches to point `p` and classifies the given test digits (by index) there. */
+  async operatingPointPredictions(p: number, indices: number[]): Promise<PointPredictions> {
+    this.assertIdle();
+    const { network } = this.requireQos();
+    const test = await this.testData();
+    if (indices.some((i) => !Number.isInteger(i) || i < 0 || i >= test.count)) throw new Error(`test digit indices must be whole numbers below ${test.count}`);
+    const t0 = performance.now();
+    network.activate(p);
+    const t1 = performance.now();
+    const probs = tf.tidy(() => {
+      const idx = tf.tensor1d(indices, 'int32');
+      return network.sim.run(tf.gather(test.x, idx), network.modes[p]) as tf.Tensor2D;
+    });
+    const rows = await probs.array();
+    probs.dispose();
+    const t2 = performance.now();
+    const labels = tf.tidy(() => Array.from(tf.argMax(tf.gather(test.y, tf.tensor1d(indices, 'int32')), 1).dataSync()));
+    const predictions = rows.map((r) => r.indexOf(Math.max(...r)));
+    return { point: p, indices, predictions, confidences: rows.map((r, i) => r[predictions[i]]), labels, switchMs: t1 - t0, inferenceMs: t2 - t1 };
   }
 
   /** Stops training after the batch in flight; the weights of the last completed step are kept. */

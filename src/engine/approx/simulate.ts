@@ -115,6 +115,23 @@ export class ApproxSimulation {
     return new ApproxSimulation(model, layers);
   }
 
+  /** A simulation with activation quantisation fixed earlier (see `affines()`), e.g. restored from storage. */
+  static fromAffines(model: tf.LayersModel, affines: Record<string, Affine>, options: { perChannelWeights?: boolean } = {}): ApproxSimulation {
+    const layers = new Map<string, MultiplyLayer>();
+    for (const layer of model.layers) {
+      if (!MULTIPLY_LAYERS.has(layer.getClassName())) continue;
+      const act = affines[layer.name];
+      if (!act) throw new Error(`no activation quantisation for layer ${layer.name}`);
+      layers.set(layer.name, describe(layer, act, options.perChannelWeights ?? true));
+    }
+    return new ApproxSimulation(model, layers);
+  }
+
+  /** Each multiply layer's activation quantisation. */
+  affines(): Record<string, Affine> {
+    return Object.fromEntries([...this.layers].map(([name, l]) => [name, { ...l.act }]));
+  }
+
   /**
    * Each multiply layer's quantised operands on `x`, with the float model upstream: what the error
    * model samples its receptive fields from.

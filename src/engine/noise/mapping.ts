@@ -46,9 +46,9 @@ export interface ErrorPair {
   measured: number;
 }
 
-/** Predicted and measured error std for every (layer, multiplier) pair. */
-export function errorModelPairs(samples: LayerSample[], candidates: Candidate[]): ErrorPair[] {
-  return samples.flatMap((s) => candidates.map((c) => ({ layer: s.name, multiplier: c.id, predicted: predictErrorStd(s, c.table), measured: measureErrorStd(s, c.table) })));
+/** Predicted and measured error std for every (layer, multiplier) pair (measured NaN when not asked for). */
+export function errorModelPairs(samples: LayerSample[], candidates: Candidate[], { measure = true } = {}): ErrorPair[] {
+  return samples.flatMap((s) => candidates.map((c) => ({ layer: s.name, multiplier: c.id, predicted: predictErrorStd(s, c.table), measured: measure ? measureErrorStd(s, c.table) : NaN })));
 }
 
 /** Pearson correlation of predicted against measured, over pairs where either is non-zero. */
