@@ -3,7 +3,8 @@ import * as Comlink from 'comlink';
 import { createStore, del, get, keys, set } from 'idb-keyval';
 import { chooseBackend, type BackendChoice, type BackendRequest } from '../src/engine/backend/select';
 import { registerWasmTrainingGradients } from '../src/engine/backend/wasm-gradients';
-import { Session, type Assignment, type KeyValueStore, type MappingRequest, type ModelSource, type ToleranceRequest, type TrainRequest } from '../src/engine/session';
+import { Session, type Assignment, type KeyValueStore, type MappingRequest, type ModelSource, type QosRequest, type ToleranceRequest, type TrainRequest } from '../src/engine/session';
+import type { QosProgress } from '../src/engine/qos/build';
 import type { MappingProgress } from '../src/engine/noise/mapping';
 import type { ToleranceProgress } from '../src/engine/noise/tolerance';
 import type { NamedBytes } from '../src/engine/models/io';
@@ -74,6 +75,11 @@ const api = {
   learnTolerance: (request: ToleranceRequest, onProgress?: (p: ToleranceProgress) => void) => session.learnTolerance(request, onProgress),
   mapMultipliers: (request: MappingRequest, onProgress?: (p: MappingProgress) => void) => session.mapMultipliers(request, onProgress),
   lambdaSweep: (lambdas: number[], request: MappingRequest, onProgress?: (p: MappingProgress) => void) => session.lambdaSweep(lambdas, request, onProgress),
+  buildOperatingPoints: (request: QosRequest, onProgress?: (p: QosProgress) => void) => session.buildOperatingPoints(request, onProgress),
+  restoreOperatingPoints: () => session.restoreOperatingPoints(),
+  deleteOperatingPoints: () => session.deleteOperatingPoints(),
+  switchOperatingPoint: (p: number) => session.switchOperatingPoint(p),
+  operatingPointPredictions: (p: number, indices: number[]) => session.operatingPointPredictions(p, indices),
   multiplierErrorTable: async (id: string) => {
     const table = await session.multipliers.errorTable(id);
     return Comlink.transfer(table, [table.buffer]);

@@ -8,15 +8,16 @@ import { TrainView } from './views/TrainView';
 import { SettingsView } from './views/SettingsView';
 import { MultipliersView } from './views/MultipliersView';
 import { MappingView } from './views/MappingView';
+import { QosView } from './views/QosView';
 
-const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', mapping: 'Mapping', settings: 'Settings' };
+const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', mapping: 'Mapping', qos: 'QoS', settings: 'Settings' };
 
 export function App() {
   const theme = useTheme();
   const view = useStudio((s) => s.settings.view);
   const set = useStudio((s) => s.set);
 
-  // Alt+1…4 switch views from anywhere: presenters drive the studio from the keyboard.
+  // Alt+1…6 switch views from anywhere: presenters drive the studio from the keyboard.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey) return;
@@ -72,6 +73,7 @@ export function App() {
         {view === 'train' && <TrainView />}
         {view === 'multipliers' && <MultipliersView />}
         {view === 'mapping' && <MappingView />}
+        {view === 'qos' && <QosView />}
         {view === 'settings' && <SettingsView />}
       </main>
       <StatusBar />

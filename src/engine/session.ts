@@ -157,6 +157,10 @@ export interface PointPredictions {
   predictions: number[];
   confidences: number[];
   labels: number[];
+  /** The digits' pixels, one after another (height × width each). */
+  pixels: Uint8Array;
+  height: number;
+  width: number;
   switchMs: number;
   inferenceMs: number;
 }
@@ -639,7 +643,11 @@ export class Session {
     const t2 = performance.now();
     const labels = tf.tidy(() => Array.from(tf.argMax(tf.gather(test.y, tf.tensor1d(indices, 'int32')), 1).dataSync()));
     const predictions = rows.map((r) => r.indexOf(Math.max(...r)));
-    return { point: p, indices, predictions, confidences: rows.map((r, i) => r[predictions[i]]), labels, switchMs: t1 - t0, inferenceMs: t2 - t1 };
+    const all = sliceDigits(await this.digits(), 'test');
+    const size = all.height * all.width;
+    const pixels = new Uint8Array(indices.length * size);
+    indices.forEach((i, j) => pixels.set(all.pixels.subarray(i * size, (i + 1) * size), j * size));
+    return { point: p, indices, predictions, confidences: rows.map((r, i) => r[predictions[i]]), labels, pixels, height: all.height, width: all.width, switchMs: t1 - t0, inferenceMs: t2 - t1 };
   }
 
   /** Stops training after the batch in flight; the weights of the last completed step are kept. */

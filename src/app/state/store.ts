@@ -3,7 +3,8 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import type { BackendChoice } from '../../engine/backend/select';
-import type { ApproxEvaluation, Assignment, MappingRequest, ModelSource, ModelSummary, SampleBatch, SweepPoint, ToleranceReport, UserModelMeta } from '../../engine/session';
+import type { ApproxEvaluation, Assignment, MappingRequest, ModelSource, ModelSummary, PointPredictions, QosRequest, SampleBatch, SweepPoint, ToleranceReport, UserModelMeta } from '../../engine/session';
+import type { QosProgress, QosResult } from '../../engine/qos/build';
 import type { MappingProgress, MappingResult } from '../../engine/noise/mapping';
 import type { ToleranceProgress } from '../../engine/noise/tolerance';
 import type { ZooModel } from '../../engine/models/zoo-manifest';
@@ -54,6 +55,7 @@ export interface StudioState {
   multipliers: MultipliersState;
   approx: ApproxState;
   mapping: MappingState;
+  qos: QosState;
 
   set<K extends keyof Settings>(key: K, value: Settings[K]): void;
   applySettings(partial: Partial<Settings>): void;
@@ -77,7 +79,38 @@ export interface StudioState {
   mapMultipliers(): Promise<void>;
   sweepLambda(lambdas: number[]): Promise<void>;
   cancelMapping(): Promise<void>;
+  buildOperatingPoints(): Promise<void>;
+  cancelOperatingPoints(): Promise<void>;
+  restoreOperatingPoints(): Promise<void>;
+  deleteOperatingPoints(): Promise<void>;
+  selectOperatingPoint(point: number): Promise<void>;
+  /** Classifies test digits at a point without changing what the slider shows (the demo's stream). */
+  classifyAtPoint(point: number, indices: number[]): Promise<PointPredictions>;
 }
+
+export interface QosState {
+  /** The model the result belongs to: kept across reloads, for that model only. */
+  model: string | null;
+  building: boolean;
+  cancelling: boolean;
+  progress: { phase: string; fraction: number; detail: string } | null;
+  result: QosResult | null;
+  /** The worker holds the network for `result` (built or restored this visit): the slider can switch. */
+  ready: boolean;
+  restoring: boolean;
+  /** Index into result.points. */
+  point: number;
+  predictions: PointPredictions | null;
+  /** From asking for a point to its predictions arriving back: what the slider costs. */
+  lastSwitchMs: number | null;
+  error: string | null;
+  notice: string | null;
+}
+
+const IDLE_QOS: QosState = { model: null, building: false, cancelling: false, progress: null, result: null, ready: false, restoring: false, point: 0, predictions: null, lastSwitchMs: null, error: null, notice: null };
+
+/** Test digits shown at the current operating point. */
+export const QOS_DIGITS = Array.from({ length: 12 }, (_, i) => i);
 
 export type MappingJob = 'tolerance' | 'map' | 'sweep';
 
@@ -166,6 +199,7 @@ export const useStudio = create<StudioState>()(
       multipliers: IDLE_MULTIPLIERS,
       approx: IDLE_APPROX,
       mapping: IDLE_MAPPING,
+      qos: IDLE_QOS,
 
       set(key, value) {
         const before = getState().settings;
@@ -185,7 +219,7 @@ export const useStudio = create<StudioState>()(
         engine?.terminate();
         const handle = startEngineWorker();
         engine = handle;
-        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING, multipliers: IDLE_MULTIPLIERS, approx: IDLE_APPROX, mapping: { ...getState().mapping, job: null, progress: null, cancelling: false, liveSigmas: null } });
+        setState({ engine: { status: 'starting', choice: null, error: null }, summary: null, evaluation: null, samples: null, training: IDLE_TRAINING, multipliers: IDLE_MULTIPLIERS, approx: IDLE_APPROX, mapping: { ...getState().mapping, job: null, progress: null, cancelling: false, liveSigmas: null }, qos: { ...getState().qos, building: false, cancelling: false, progress: null, ready: false, restoring: false, predictions: null } });
         engineReady = (async () => {
           const choice = await handle.api.init(getState().settings.backend, new URL(import.meta.env.BASE_URL, window.location.href).href);
           if (engine !== handle) throw new Error('superseded');
@@ -214,7 +248,20 @@ export const useStudio = create<StudioState>()(
         try {
           const summary = await api.open(sourceOf(model));
           const kept = getState().mapping;
-          setState({ summary, trainedUnsaved: false, opening: false, evaluation: null, samples: null, evaluating: true, approx: IDLE_APPROX, mapping: kept.model === model && !getState().trainedUnsaved ? { ...kept, job: null, progress: null, cancelling: false } : IDLE_MAPPING, settings: { ...getState().settings, model } });
+          const keptQos = getState().qos;
+          setState({
+            summary,
+            trainedUnsaved: false,
+            opening: false,
+            evaluation: null,
+            samples: null,
+            evaluating: true,
+            approx: IDLE_APPROX,
+            mapping: kept.model === model && !getState().trainedUnsaved ? { ...kept, job: null, progress: null, cancelling: false } : IDLE_MAPPING,
+            // Opening a model drops the worker's network; the view restores it from storage.
+            qos: keptQos.model === model ? { ...keptQos, building: false, cancelling: false, progress: null, ready: false, restoring: false, predictions: null } : IDLE_QOS,
+            settings: { ...getState().settings, model },
+          });
         } catch (e) {
           // A later pick overtook this one (comlink keeps the error's name): nothing to report.
           if (e instanceof Error && e.message.includes('superseded')) return;
@@ -240,6 +287,7 @@ export const useStudio = create<StudioState>()(
             trainedUnsaved: false,
             approx: IDLE_APPROX,
             mapping: IDLE_MAPPING,
+            qos: IDLE_QOS,
             evaluation: null,
             samples: null,
             evaluating: true,
@@ -432,9 +480,81 @@ export const useStudio = create<StudioState>()(
         await api.cancelTraining();
       },
 
+      async buildOperatingPoints() {
+        const { api } = await requireEngine();
+        const q = () => getState().qos;
+        const model = getState().settings.model;
+        setState({ qos: { ...q(), building: true, cancelling: false, progress: null, error: null, notice: null }, training: { ...getState().training, running: true } });
+        const onProgress = (p: QosProgress) => setState({ qos: { ...q(), progress: { phase: p.phase, fraction: p.fraction, detail: p.detail } } });
+        try {
+          const result = await api.buildOperatingPoints(qosRequest(), Comlink.proxy(onProgress));
+          setState({ qos: { ...q(), model, result, ready: true, building: false, cancelling: false, progress: null, point: 0, predictions: null } });
+          await getState().selectOperatingPoint(0);
+        } catch (e) {
+          // comlink keeps the message, not the class.
+          const cancelled = message(e).includes('cancelled before the operating points were built');
+          setState({ qos: { ...q(), building: false, cancelling: false, progress: null, error: cancelled ? null : message(e), notice: cancelled ? 'Cancelled: nothing was changed.' : null } });
+        } finally {
+          setState({ training: { ...getState().training, running: false, cancelling: false } });
+        }
+      },
+
+      async cancelOperatingPoints() {
+        const { api } = await requireEngine();
+        setState({ qos: { ...getState().qos, cancelling: true } });
+        await api.cancelTraining();
+      },
+
+      async restoreOperatingPoints() {
+        const q = () => getState().qos;
+        if (q().ready || q().restoring || q().building || !q().result || q().model !== getState().settings.model) return;
+        const { api } = await requireEngine();
+        setState({ qos: { ...q(), restoring: true, error: null } });
+        try {
+          const result = await api.restoreOperatingPoints();
+          if (!result) {
+            setState({ qos: { ...q(), restoring: false, ready: false, error: 'The network for these operating points is no longer stored in this browser: build them again.' } });
+            return;
+          }
+          setState({ qos: { ...q(), result, restoring: false, ready: true, point: Math.min(q().point, result.points.length - 1) } });
+          await getState().selectOperatingPoint(q().point);
+        } catch (e) {
+          setState({ qos: { ...q(), restoring: false, error: message(e) } });
+        }
+      },
+
+      async deleteOperatingPoints() {
+        const { api } = await requireEngine();
+        await api.deleteOperatingPoints();
+        setState({ qos: IDLE_QOS });
+      },
+
+      async selectOperatingPoint(point) {
+        const q = () => getState().qos;
+        if (!q().result) return;
+        const ticket = ++qosTicket;
+        setState({ qos: { ...q(), point } });
+        if (!q().ready) return;
+        const { api } = await requireEngine();
+        const t0 = performance.now();
+        try {
+          const predictions = await api.operatingPointPredictions(point, QOS_DIGITS);
+          // A later slider move overtook this one: its answer is the one to show.
+          if (ticket !== qosTicket) return;
+          setState({ qos: { ...q(), predictions, lastSwitchMs: performance.now() - t0 } });
+        } catch (e) {
+          if (ticket === qosTicket) setState({ qos: { ...q(), error: message(e) } });
+        }
+      },
+
+      async classifyAtPoint(point, indices) {
+        const { api } = await requireEngine();
+        return api.operatingPointPredictions(point, indices);
+      },
+
       resetStudio() {
         useStudio.persist.clearStorage();
-        setState({ settings: DEFAULT_SETTINGS, mapping: IDLE_MAPPING });
+        setState({ settings: DEFAULT_SETTINGS, mapping: IDLE_MAPPING, qos: IDLE_QOS });
         void getState().startEngine();
       },
     }),
@@ -442,9 +562,9 @@ export const useStudio = create<StudioState>()(
       name: 'qos-studio',
       version: STATE_VERSION,
       // Settings, and the last mapping results (small, and minutes of work to redo).
-      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep } }),
+      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep }, qos: { model: s.qos.model, result: s.qos.result, point: s.qos.point } }),
       migrate: (stored, version) => ({ settings: migrateSettings(stored, version) }) as unknown as StudioState,
-      merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION), mapping: { ...IDLE_MAPPING, ...keptMapping(stored) } }),
+      merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION), mapping: { ...IDLE_MAPPING, ...keptMapping(stored) }, qos: { ...IDLE_QOS, ...keptQos(stored) } }),
     },
   ),
 );
@@ -457,6 +577,33 @@ function keptMapping(stored: unknown): Partial<MappingState> {
   if (!ok(m.result, (r) => Array.isArray(r.layers) && Array.isArray(r.pairs)) || !ok(m.tolerance, (t) => Array.isArray(t.layers)) || !(m.sweep == null || Array.isArray(m.sweep))) return {};
   return { model: m.model, result: m.result ?? null, tolerance: m.tolerance ?? null, sweep: m.sweep ?? null };
 }
+
+/** Operating points from storage, when they look like what this version writes. */
+function keptQos(stored: unknown): Partial<QosState> {
+  const q = (stored as { qos?: Partial<QosState> } | null)?.qos;
+  if (!q || typeof q.model !== 'string' || !q.result || !Array.isArray(q.result.points) || !Array.isArray(q.result.instances) || q.result.points.length === 0) return {};
+  const point = Number.isInteger(q.point) ? Math.min(Math.max(q.point!, 0), q.result.points.length - 1) : 0;
+  return { model: q.model, result: q.result, point };
+}
+
+let qosTicket = 0;
+
+/** The operating-point request from the settings. */
+export function qosRequest(): QosRequest {
+  const s = useStudio.getState().settings;
+  return {
+    lambda: s.lambda,
+    epochs: s.toleranceEpochs,
+    trainLimit: s.mappingDigits,
+    library: s.library,
+    batchSize: s.batchSize,
+    instances: s.qosInstances,
+    scales: parseScales(s.qosScales),
+    finetuneEpochs: s.qosFinetuneEpochs,
+  };
+}
+
+export const parseScales = (text: string) => text.split(',').map((v) => Number(v.trim()));
 
 /** The mapping request from the settings, as the engine takes it. */
 function mappingRequest(): MappingRequest {

@@ -37,6 +37,14 @@ export interface QosProgress {
   tolerance?: ToleranceProgress;
 }
 
+/** The build was cancelled before there were points to keep. */
+export class QosCancelledError extends Error {
+  constructor() {
+    super('cancelled before the operating points were built');
+    this.name = 'QosCancelledError';
+  }
+}
+
 export interface QosPointResult {
   scale: number;
   relativePower: number;
@@ -106,6 +114,8 @@ export async function buildOperatingPoints(model: tf.LayersModel, train: Batchab
     report('tolerance', 0, 'learning each layer’s noise tolerance');
     const tolerance = await learnTolerance(noisy, train, { ...options, shouldStop, onProgress: (p) => report('tolerance', p.step / p.totalSteps, `step ${p.step} of ${p.totalSteps}`, p) });
 
+    // Points from a half-learned tolerance would mislead: a cancel here ends the build.
+    if (tolerance.cancelled || shouldStop()) throw new QosCancelledError();
     shared = weights === 'noise-trained' ? await cloneModel(noisy) : await cloneModel(model);
     if (weights === 'noise-trained') {
       // Training with noise left BatchNorm's moving statistics behind: measure them on the clean model.
