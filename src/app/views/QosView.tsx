@@ -169,7 +169,7 @@ export function QosView() {
               </div>
               <div>
                 <dt>Slider to predictions</dt>
-                <dd data-testid="qos-latency">{qos.lastSwitchMs === null ? '—' : `${qos.lastSwitchMs.toFixed(0)} ms`}</dd>
+                <dd data-testid="qos-latency" data-ms={qos.lastSwitchMs ?? undefined}>{qos.lastSwitchMs === null ? '—' : `${qos.lastSwitchMs.toFixed(0)} ms`}</dd>
                 {qos.predictions && (
                   <dd className="small muted">
                     switch {qos.predictions.switchMs.toFixed(2)} ms, inference {qos.predictions.inferenceMs.toFixed(0)} ms
