@@ -9,9 +9,33 @@ import { initNodeBackend } from '../src/engine/backend/node';
 import { nodeHost } from '../src/engine/host-node';
 import { Session } from '../src/engine/session';
 
-const MODEL = 'mobilenet';
+const MODEL = process.env.BENCH_QOS_MODEL ?? 'mobilenet';
 // Tolerance and error model on a few digits, no fine-tuning: switching costs the same either way.
 const QUICK = { epochs: 1, trainLimit: 512, testLimit: 500, finetuneEpochs: 0, referenceCount: 64, instances: 4 };
+/**
+ * Moves the slider to `value` and resolves with the time to the repainted readouts and to the
+ * example predictions. A string: tsx would wrap a function literal in helpers the page lacks.
+ */
+const MOVE_SLIDER = `(value) => new Promise((resolve) => {
+  const readout = document.querySelector('[data-testid="qos-power"]');
+  const latency = document.querySelector('[data-testid="qos-latency"]');
+  const input = document.getElementById('qos-point');
+  let repaint = -1;
+  const t0 = performance.now();
+  new MutationObserver((_, o) => {
+    o.disconnect();
+    // The readout changed in the DOM; the next frame is when it is on screen.
+    requestAnimationFrame(() => (repaint = performance.now() - t0));
+  }).observe(readout, { childList: true, subtree: true, characterData: true });
+  new MutationObserver((_, o) => {
+    o.disconnect();
+    const done = () => (repaint >= 0 ? resolve({ repaint, predictions: performance.now() - t0 }) : requestAnimationFrame(done));
+    done();
+  }).observe(latency, { attributes: true, attributeFilter: ['data-ms'] });
+  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, String(value));
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+})`;
+
 const quantile = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
 
 async function engine() {
@@ -49,6 +73,7 @@ async function studio() {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--disable-quic'] });
   try {
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
     await page.goto(`${base}#view=qos&model=${MODEL}&tepochs=1&digits=512&k=4&fepochs=0`);
     await page.waitForFunction(() => document.querySelector('[data-testid="status-model"]')?.getAttribute('data-evaluated') === 'yes', null, { timeout: 120_000 });
     await page.getByRole('button', { name: 'Build operating points' }).click();
@@ -60,31 +85,7 @@ async function studio() {
     const samples: { repaint: number; predictions: number }[] = [];
     for (let i = 0; i < 24; i++) {
       const target = (i + 1) % n;
-      samples.push(
-        await page.evaluate(
-          (value) =>
-            new Promise<{ repaint: number; predictions: number }>((resolve) => {
-              const readout = document.querySelector('[data-testid="qos-power"]')!;
-              const latency = document.querySelector('[data-testid="qos-latency"]')!;
-              const input = document.getElementById('qos-point') as HTMLInputElement;
-              let repaint = -1;
-              const t0 = performance.now();
-              new MutationObserver((_, o) => {
-                o.disconnect();
-                // The readout changed in the DOM; the next frame is when it is on screen.
-                requestAnimationFrame(() => (repaint = performance.now() - t0));
-              }).observe(readout, { childList: true, subtree: true, characterData: true });
-              new MutationObserver((_, o) => {
-                o.disconnect();
-                const done = () => (repaint >= 0 ? resolve({ repaint, predictions: performance.now() - t0 }) : requestAnimationFrame(done));
-                done();
-              }).observe(latency, { attributes: true, attributeFilter: ['data-ms'] });
-              Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, String(value));
-              input.dispatchEvent(new Event('input', { bubbles: true }));
-            }),
-          target,
-        ),
-      );
+      samples.push((await page.evaluate(`(${MOVE_SLIDER})(${target})`)) as { repaint: number; predictions: number });
       await page.waitForTimeout(100);
     }
     const repaint = samples.map((s) => s.repaint);
@@ -102,6 +103,6 @@ async function studio() {
   }
 }
 
-const node = await engine();
-const browser = await studio();
+const node = process.env.BENCH_QOS_PART === 'chromium' ? null : await engine();
+const browser = process.env.BENCH_QOS_PART === 'node' ? null : await studio();
 console.log(JSON.stringify({ qos_switch: { node, chromium: browser } }, null, 2));
