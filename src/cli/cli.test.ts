@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -82,4 +85,27 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     expect(r8.layers[0].residual_relative).toBeLessThan(r1.layers[0].residual_relative);
     expect(r8.layers[0].residual_max_abs).toBeGreaterThan(0);
   });
+
+  it('replays and sweeps decision mechanisms on a replay file, and names the place of a mistake', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'replay-'));
+    const file = path.join(dir, 'stream.json');
+    // Exit 1 drifts slowly; the final classifier says 0, 0, 2.
+    const frames = [
+      { label: 0, logits: [[0, 0, 0], [3, 0, 0]] },
+      { label: 0, logits: [[0.5, 0, 0], [3, 0, 0]] },
+      { label: 2, logits: [[1.2, 0, 0], [0, 0, 3]] },
+    ];
+    await writeFile(file, JSON.stringify({ classes: 3, exits: [{ name: 'exit1', segment_macs: 100, branch_macs: 10 }, { name: 'final', segment_macs: 500, branch_macs: 0 }], streams: [{ frames }] }));
+    const r = JSON.parse((await cli('exits', 'replay', '--input', file, '--mechanism', 'difference', '--threshold', '1', '--exit', '1')).stdout);
+    expect(r).toMatchObject({ accuracy: 1, exit_counts: [1, 2] });
+    expect(r.mean_macs).toBeCloseTo((610 + 110 + 610) / 3, 6);
+    expect(r.relative_cost).toBeCloseTo(r.mean_macs / 600, 9);
+    const s = JSON.parse((await cli('exits', 'sweep', '--input', file, '--steps', '5')).stdout);
+    expect(Object.keys(s.curves).sort()).toEqual(['confidence', 'difference', 'entropy', 'margin', 'patience', 'temporal-patience']);
+    expect(s.pareto_front.length).toBeGreaterThan(0);
+    expect(s.single_exit).toMatchObject({ accuracy: 1, mean_macs: 600 });
+    await writeFile(file, JSON.stringify({ classes: 3, exits: [{ name: 'final', segment_macs: 500, branch_macs: 0 }], streams: [{ frames: [{ label: 0, logits: [[1, 2]] }] }] }));
+    await expect(cli('exits', 'replay', '--input', file, '--mechanism', 'confidence', '--threshold', '0.9')).rejects.toMatchObject({ stderr: expect.stringContaining('streams[0].frames[0].logits[0]: 2 numbers, expected 3') });
+    await expect(cli('exits', 'replay', '--input', file, '--mechanism', 'confidence')).rejects.toMatchObject({ stderr: expect.stringContaining('confidence needs --threshold T') });
+  }, 60_000);
 });

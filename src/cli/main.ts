@@ -18,6 +18,10 @@ import { nodeHost } from '../engine/host-node';
 import { toCsv } from '../engine/util/csv';
 import type { MultiplierDtype } from '../engine/approx/import';
 import { defaultScales } from '../engine/qos/search';
+import { readFile } from 'node:fs/promises';
+import { parseReplayText } from '../engine/exits/replay-file';
+import { finalOnly, MECHANISMS, prepareReplay, replay, type Mechanism, type ReplayOutcome } from '../engine/exits/replay';
+import { calibrate, paretoFront, sweep, type SweepPoint } from '../engine/exits/sweep';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -393,6 +397,69 @@ noiseOptions(program.command('qos').description('build quality-of-service operat
       seconds: Math.round(r.ms / 100) / 10,
     });
     tf.disposeVariables();
+  });
+
+const exits = program.command('exits').description('early exits on streams: replay decision mechanisms on recorded exit outputs');
+
+const readReplay = async (file: string) => prepareReplay(parseReplayText(await readFile(file, 'utf8')));
+const outcomeJson = (o: ReplayOutcome) => ({ accuracy: o.accuracy, mean_macs: o.meanMacs, relative_cost: o.relativeCost, exit_counts: o.exitCounts, frames: o.frames });
+
+exits
+  .command('replay')
+  .description('one mechanism at one setting → {accuracy, mean_macs, relative_cost, exit_counts}')
+  .requiredOption('--input <file>', 'replay file (JSON)')
+  .addOption(new Option('--mechanism <name>', 'decision mechanism').choices(MECHANISMS).makeOptionMandatory())
+  .option('--threshold <τ>', 'threshold (every mechanism but patience)', (v: string) => {
+    const n = Number(v);
+    if (Number.isNaN(n)) throw new InvalidArgumentError('threshold must be a number');
+    return n;
+  })
+  .option('--patience <n>', 'patience n', wholeOrZero('patience'))
+  .option('--exit <k>', 'difference: the exit compared, counted from 1', int('exit'), 1)
+  .addOption(new Option('--reference <which>', 'difference: compare with the last full inference or the previous frame').choices(['last-full', 'previous']).default('last-full'))
+  .action(async (opts: { input: string; mechanism: Mechanism; threshold?: number; patience?: number; exit: number; reference: 'last-full' | 'previous' }) => {
+    if (opts.mechanism === 'patience' ? opts.patience === undefined : opts.threshold === undefined) throw new Error(opts.mechanism === 'patience' ? 'patience needs --patience N' : `${opts.mechanism} needs --threshold T`);
+    const r = await readReplay(opts.input);
+    const o = replay(r, { mechanism: opts.mechanism, threshold: opts.threshold, patience: opts.patience, exit: opts.exit - 1, reference: opts.reference });
+    const single = finalOnly(r);
+    print({ mechanism: opts.mechanism, ...outcomeJson(o), single_exit: { accuracy: single.accuracy, mean_macs: single.meanMacs } });
+  });
+
+exits
+  .command('sweep')
+  .description('every mechanism over a grid of thresholds → JSON curves, Pareto front and calibrated choices')
+  .requiredOption('--input <file>', 'replay file (JSON)')
+  .option('--steps <n>', 'thresholds per mechanism', int('steps'), 100)
+  .option('--exit <k>', 'difference: the exit compared, counted from 1', int('exit'), 1)
+  .addOption(new Option('--reference <which>', 'difference: reference').choices(['last-full', 'previous']).default('last-full'))
+  .option('--accuracy-floor <pp>', 'calibration: cheapest point within this many points of the single-exit accuracy', nonNegative('accuracy floor'), 2)
+  .option('--cost-cap <fraction>', 'calibration: most accurate point at or below this relative cost', positive('cost cap'), 0.5)
+  .action(async (opts: { input: string; steps: number; exit: number; reference: 'last-full' | 'previous'; accuracyFloor: number; costCap: number }) => {
+    const r = await readReplay(opts.input);
+    const t0 = performance.now();
+    const curves = sweep(r, { steps: opts.steps, exit: opts.exit - 1, reference: opts.reference });
+    const ms = performance.now() - t0;
+    const single = finalOnly(r);
+    const point = (p: SweepPoint) => ({ ...p.settings, ...(p.settings.exit === undefined ? {} : { exit: p.settings.exit + 1 }), ...outcomeJson(p) });
+    const all = Object.values(curves).flat();
+    const floor = single.accuracy - opts.accuracyFloor / 100;
+    const c = calibrate(all, { accuracyFloor: floor, costCap: opts.costCap });
+    const best = (m: Mechanism) => calibrate(curves[m], { accuracyFloor: floor, costCap: opts.costCap }).cheapestAbove;
+    print({
+      frames: r.streams.reduce((s, x) => s + x.frames, 0),
+      single_exit: { accuracy: single.accuracy, mean_macs: single.meanMacs },
+      curves: Object.fromEntries(Object.entries(curves).map(([m, ps]) => [m, ps.map(point)])),
+      pareto_front: paretoFront(all).map(point),
+      calibration: {
+        accuracy_floor: floor,
+        cost_cap: opts.costCap,
+        best_ratio: c.bestRatio && point(c.bestRatio),
+        cheapest_above_floor: c.cheapestAbove && point(c.cheapestAbove),
+        most_accurate_under_cap: c.mostAccurateUnder && point(c.mostAccurateUnder),
+        cheapest_above_floor_per_mechanism: Object.fromEntries(MECHANISMS.map((m) => [m, best(m) && point(best(m)!)])),
+      },
+      sweep_ms: ms,
+    });
   });
 
 program.parseAsync(process.argv).catch((e: Error) => {

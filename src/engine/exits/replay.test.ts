@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseReplay, parseReplayText, replayToJson, ReplayFileError, type ReplayData, type ReplayFrame } from './replay-file';
 import { finalOnly, prepareReplay, replay } from './replay';
 import { calibrate, paretoFront, sweep } from './sweep';
-import { mulberry32 } from '../util/random';
+import { syntheticReplay } from './testing';
 
 // Three exits over three classes. seg = 100, 200, 300; branches 10, 20, 0.
 // Early exit at 1: 110; at 2: 330; final: 630. Σ seg = 600.
@@ -107,30 +107,8 @@ describe('temporal patience', () => {
   });
 });
 
-/** A random stream of `T` frames whose class holds for a while, exits growing surer with depth. */
-function randomReplay(T: number, seed: number): ReplayData {
-  const random = mulberry32(seed);
-  const classes = 10;
-  const exits = [
-    { name: 'exit1', segmentMacs: 1000, branchMacs: 100 },
-    { name: 'exit2', segmentMacs: 2000, branchMacs: 150 },
-    { name: 'exit3', segmentMacs: 2000, branchMacs: 150 },
-    { name: 'final', segmentMacs: 5000, branchMacs: 0 },
-  ];
-  let label = 0;
-  const frames: ReplayFrame[] = [];
-  for (let t = 0; t < T; t++) {
-    if (random() < 0.05) label = Math.floor(random() * classes);
-    frames.push({
-      label,
-      logits: exits.map((_, k) => Array.from({ length: classes }, (_, c) => (c === label ? 1 + k : 0) + (random() - 0.5) * 3)),
-    });
-  }
-  return { classes, exits, streams: [{ frames }] };
-}
-
 describe('threshold sweeps', () => {
-  const r = prepareReplay(randomReplay(2000, 4));
+  const r = prepareReplay(syntheticReplay(2000, 4));
 
   it('sweeps every mechanism over quantile thresholds; cost falls as confidence thresholds fall', () => {
     const curves = sweep(r, { steps: 30 });
@@ -168,7 +146,7 @@ describe('threshold sweeps', () => {
 });
 
 describe('replay files', () => {
-  const good = replayToJson(randomReplay(5, 1)) as { exits: { branch_macs: number }[]; streams: { frames: { label: number; logits: number[][] }[] }[] };
+  const good = replayToJson(syntheticReplay(5, 1)) as { exits: { branch_macs: number }[]; streams: { frames: { label: number; logits: number[][] }[] }[] };
   const edit = (f: (j: typeof good) => void) => {
     const j = structuredClone(good);
     f(j);
