@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../backend/node';
+import { loadDigitsFromDisk } from '../data/digits-node';
+import { sliceDigits } from '../data/digits';
+import { digitVideo } from '../data/digit-video';
+import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from '../data/tensors';
+import { loadShippedModel } from '../models/io-node';
+import { describeLayers, totalMacs } from '../models/macs';
+import { augmentWithExits, exitCandidates, type AugmentResult } from './augment';
+import { recordReplay } from './record';
+import { finalOnly, prepareReplay, replay } from './replay';
+import { parseReplay, replayToJson } from './replay-file';
+
+beforeAll(() => initNodeBackend('wasm'));
+
+describe('exit candidates', () => {
+  it('finds a point after each block where every path meets, except the last before the head', async () => {
+    const names = async (m: string) => {
+      const model = await loadShippedModel(m);
+      const c = exitCandidates(model);
+      const total = totalMacs(describeLayers(model));
+      for (let i = 1; i < c.length; i++) expect(c[i].macsTo).toBeGreaterThan(c[i - 1].macsTo);
+      expect(c[c.length - 1].macsTo).toBeLessThan(total);
+      model.dispose();
+      return c.map((x) => x.layer);
+    };
+    expect(await names('lenet')).toEqual(['pool1']);
+    // Inside a residual block the skip connection crosses: no candidate there.
+    expect(await names('resnet')).toEqual(['stem_relu', 'block1_relu', 'block2_relu']);
+    expect(await names('mobilenet')).toEqual(['stem_relu6', 'ir1_add', 'ir2_project_bn', 'ir3_add', 'ir4_project_bn', 'ir5_add']);
+  });
+});
+
+describe('augmenting a model with exits and recording a stream', () => {
+  let model: tf.LayersModel;
+  let train: Batchable;
+  let test: Batchable;
+  let result: AugmentResult;
+
+  beforeAll(async () => {
+    const digits = await loadDigitsFromDisk();
+    model = await loadShippedModel('mobilenet');
+    const shape = modelInputShape(model);
+    train = sliceToTensors(sliceDigits(digits, 'train', 1500), shape);
+    test = sliceToTensors(sliceDigits(digits, 'test', 500), shape);
+  }, 60_000);
+  afterAll(() => {
+    for (const e of result?.exits ?? []) e.model.dispose();
+    model.dispose();
+    disposeBatchable(train);
+    disposeBatchable(test);
+  });
+
+  it('trains each branch on frozen features, keeps the useful ones, and leaves the backbone as it was', async () => {
+    const weights = model.getWeights().map((w) => Array.from(w.dataSync().slice(0, 8)));
+    const tensors = tf.memory().numTensors;
+    result = await augmentWithExits(model, train, test, { epochs: 2 });
+    expect(result.exits.length + result.dropped.length).toBe(6);
+    expect(result.exits.length).toBeGreaterThanOrEqual(3);
+    for (const e of result.exits) {
+      expect(e.accuracy).toBeGreaterThan(0.15);
+      expect(e.branchMacs).toBeGreaterThan(0);
+      expect(e.branchMacs).toBeLessThan(result.finalSegmentMacs);
+    }
+    // Deeper exits see more of the network.
+    expect(result.exits[result.exits.length - 1].accuracy).toBeGreaterThan(result.exits[0].accuracy);
+    expect(result.finalAccuracy).toBeGreaterThan(0.95);
+    const segments = result.exits.reduce((s, e) => s + e.segmentMacs, 0) + result.finalSegmentMacs;
+    expect(segments).toBe(totalMacs(describeLayers(model)));
+    expect(model.getWeights().map((w) => Array.from(w.dataSync().slice(0, 8)))).toEqual(weights);
+    // Only the branches' own weights remain.
+    const branchTensors = result.exits.reduce((s, e) => s + e.model.weights.length, 0);
+    expect(tf.memory().numTensors).toBe(tensors + branchTensors);
+  }, 240_000);
+
+  it('records a digit video through every exit as a replay whose final exit is the model itself', async () => {
+    const digits = await loadDigitsFromDisk();
+    const video = digitVideo(sliceDigits(digits, 'test'), { frames: 300, seed: 2 });
+    const x = tf.tensor4d(video.pixels, [video.frames, video.height, video.width, 1]);
+    const tensors = tf.memory().numTensors;
+    const data = await recordReplay(model, result, [{ name: 'digit video', x, labels: video.labels }]);
+    expect(tf.memory().numTensors).toBe(tensors);
+    // The file form validates.
+    const back = parseReplay(JSON.parse(JSON.stringify(replayToJson(data))));
+    expect(back.exits).toHaveLength(result.exits.length + 1);
+    expect(back.streams[0].frames).toHaveLength(300);
+    // The last row is the model's own prediction (its logits before softmax).
+    const predicted = tf.tidy(() => Array.from(tf.argMax(model.predict(x) as tf.Tensor, 1).dataSync()));
+    const r = prepareReplay(back);
+    const K = r.exitCount;
+    expect(Array.from({ length: 300 }, (_, t) => r.streams[0].argmax[t * K + K - 1])).toEqual(predicted);
+    const single = finalOnly(r);
+    expect(single.accuracy).toBeGreaterThan(0.8);
+    // On a correlated stream, difference detection answers most frames early.
+    const dd = replay(r, { mechanism: 'difference', threshold: 4, exit: 0, reference: 'last-full' });
+    expect(dd.relativeCost).toBeLessThan(1);
+    x.dispose();
+  }, 120_000);
+});
