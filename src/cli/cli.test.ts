@@ -108,4 +108,18 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     await expect(cli('exits', 'replay', '--input', file, '--mechanism', 'confidence', '--threshold', '0.9')).rejects.toMatchObject({ stderr: expect.stringContaining('streams[0].frames[0].logits[0]: 2 numbers, expected 3') });
     await expect(cli('exits', 'replay', '--input', file, '--mechanism', 'confidence')).rejects.toMatchObject({ stderr: expect.stringContaining('confidence needs --threshold T') });
   }, 60_000);
+
+  it('exports a digit-video replay through a model augmented with exits', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'export-'));
+    const file = path.join(dir, 'lenet.json');
+    const r = JSON.parse((await cli('exits', 'export', '--model', 'lenet', '--frames', '120', '--epochs', '5', '--train-limit', '2000', '--output', file)).stdout);
+    expect(r.exits.map((e: { layer: string }) => e.layer)).toEqual(['pool1']);
+    expect(r.exits[0].test_accuracy).toBeGreaterThan(0.5);
+    expect(r.final.test_accuracy).toBeGreaterThan(0.95);
+    // A low confidence threshold lets the early exit answer most frames: cheaper than the whole network.
+    const replayed = JSON.parse((await cli('exits', 'replay', '--input', file, '--mechanism', 'confidence', '--threshold', '0.3')).stdout);
+    expect(replayed.frames).toBe(120);
+    expect(replayed.exit_counts.reduce((a: number, b: number) => a + b, 0)).toBe(120);
+    expect(replayed.relative_cost).toBeLessThan(1);
+  }, 120_000);
 });

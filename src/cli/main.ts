@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../engine/backend/node';
 import { loadDigitsFromDisk } from '../engine/data/digits-node';
-import { loadModelFromPath, modelFilesAt, readZooManifest } from '../engine/models/io-node';
+import { loadModelFromPath, loadShippedModel, modelFilesAt, readZooManifest } from '../engine/models/io-node';
 import { checkFitsData } from '../engine/models/io';
 import { ZOO, zooEntry } from '../engine/models/zoo';
 import { trainOnDigits } from '../engine/train/from-scratch';
@@ -18,8 +18,13 @@ import { nodeHost } from '../engine/host-node';
 import { toCsv } from '../engine/util/csv';
 import type { MultiplierDtype } from '../engine/approx/import';
 import { defaultScales } from '../engine/qos/search';
-import { readFile } from 'node:fs/promises';
-import { parseReplayText } from '../engine/exits/replay-file';
+import { readFile, writeFile } from 'node:fs/promises';
+import { augmentWithExits } from '../engine/exits/augment';
+import { recordReplay } from '../engine/exits/record';
+import { digitVideo } from '../engine/data/digit-video';
+import { sliceDigits } from '../engine/data/digits';
+import { disposeBatchable, modelInputShape, sliceToTensors } from '../engine/data/tensors';
+import { parseReplayText, replayToJson } from '../engine/exits/replay-file';
 import { finalOnly, MECHANISMS, prepareReplay, replay, type Mechanism, type ReplayOutcome } from '../engine/exits/replay';
 import { calibrate, paretoFront, sweep, type SweepPoint } from '../engine/exits/sweep';
 
@@ -423,6 +428,48 @@ exits
     const o = replay(r, { mechanism: opts.mechanism, threshold: opts.threshold, patience: opts.patience, exit: opts.exit - 1, reference: opts.reference });
     const single = finalOnly(r);
     print({ mechanism: opts.mechanism, ...outcomeJson(o), single_exit: { accuracy: single.accuracy, mean_macs: single.meanMacs } });
+  });
+
+exits
+  .command('export')
+  .description('augment a model with early exits (trained on frozen features) and record a stream through every exit as a replay file')
+  .requiredOption('--model <name|path>', 'zoo model or path to a model.json')
+  .addOption(new Option('--stream <name>', 'stream to record').choices(['digits']).default('digits'))
+  .option('--frames <n>', 'frames to record', int('frames'), 2000)
+  .requiredOption('--output <file>', 'replay file to write')
+  .option('--epochs <n>', 'at most this many epochs per exit branch (early stopping)', int('epochs'), 7)
+  .option('--train-limit <n>', 'train the branches on the first n training digits only', int('train limit'))
+  .option('--seed <n>', 'seed for the stream and the branches', int('seed'), 1)
+  .action(async (opts: { model: string; stream: 'digits'; frames: number; output: string; epochs: number; trainLimit?: number; seed: number }) => {
+    const backend = await initNodeBackend(program.opts().backend);
+    const digits = await loadDigitsFromDisk();
+    const model = opts.model.endsWith('.json') ? await loadModelFromPath(opts.model) : await loadShippedModel(opts.model);
+    checkFitsData(model, { shape: [digits.manifest.height, digits.manifest.width, 1], classes: digits.manifest.classes.length });
+    const shape = modelInputShape(model);
+    const train = sliceToTensors(sliceDigits(digits, 'train', opts.trainLimit), shape);
+    const test = sliceToTensors(sliceDigits(digits, 'test'), shape);
+    const say = progressLine();
+    const augmented = await augmentWithExits(model, train, test, { epochs: opts.epochs, seed: opts.seed, onProgress: (p) => say(`exit ${p.exit} of ${p.exits}: epoch ${p.epoch}, loss ${p.loss.toFixed(4)}`) });
+    disposeBatchable(train);
+    // The stream plays test digits the branches never trained on.
+    const video = digitVideo(sliceDigits(digits, 'test'), { frames: opts.frames, seed: opts.seed });
+    const x = tf.tensor(video.pixels, [video.frames, ...shape]);
+    const data = await recordReplay(model, augmented, [{ name: 'digit video', x, labels: video.labels }]);
+    await writeFile(opts.output, JSON.stringify(replayToJson(data)));
+    const single = finalOnly(prepareReplay(data));
+    print({
+      model: opts.model,
+      backend,
+      stream: opts.stream,
+      frames: video.frames,
+      output: opts.output,
+      exits: augmented.exits.map((e, i) => ({ name: data.exits[i].name, layer: e.layer, test_accuracy: e.accuracy, segment_macs: e.segmentMacs, branch_macs: e.branchMacs, epochs: e.epochs })),
+      dropped: augmented.dropped.map((d) => ({ layer: d.layer, test_accuracy: d.accuracy })),
+      final: { test_accuracy: augmented.finalAccuracy, segment_macs: augmented.finalSegmentMacs, stream_accuracy: single.accuracy },
+    });
+    x.dispose();
+    disposeBatchable(test);
+    tf.disposeVariables();
   });
 
 exits

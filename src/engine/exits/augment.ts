@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batchable } from '../data/tensors';
 import { runGraph } from '../models/graph';
 import { layerMacs } from '../models/macs';
+import { mulberry32, shuffleInPlace } from '../util/random';
 import { yieldToEventLoop } from '../util/yield';
 
 export interface ExitCandidate {
@@ -210,7 +211,13 @@ export async function augmentWithExits(model: tf.LayersModel, train: Batchable, 
   const taps = candidates.map((c) => ({ layer: c.layer, plan: planBranch(c, model) }));
   const total = model.layers.reduce((s, l) => s + layerMacs(l), 0);
   const classes = train.y.shape[1];
-  const trainOut = await cachedOutputs(model, train.x, taps);
+  // One seeded order for every branch, so the same seed trains the same exits.
+  const order = tf.tensor1d(shuffleInPlace(Array.from({ length: train.count }, (_, i) => i), mulberry32(seed)), 'int32');
+  const shuffledX = tf.gather(train.x, order);
+  const trainLabels = tf.gather(train.y, order);
+  order.dispose();
+  const trainOut = await cachedOutputs(model, shuffledX, taps);
+  shuffledX.dispose();
   const testOut = await cachedOutputs(model, test.x, taps);
   const exits: TrainedExit[] = [];
   const dropped: AugmentResult['dropped'] = [];
@@ -225,11 +232,12 @@ export async function augmentWithExits(model: tf.LayersModel, train: Batchable, 
       const branch = branchModel(trainOut.features[i].shape.slice(1), plan, seed + 100 * i);
       branch.compile({ optimizer: tf.train.adam(learningRate), loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred) });
       let ran = 0;
-      await branch.fit(trainOut.features[i], train.y, {
+      await branch.fit(trainOut.features[i], trainLabels, {
         epochs,
         batchSize,
         validationSplit: 0.1,
-        shuffle: true,
+        // fit's own shuffling draws from Math.random: the order is fixed (and seeded) above instead.
+        shuffle: false,
         verbose: 0,
         callbacks: [
           tf.callbacks.earlyStopping({ monitor: 'val_loss', patience: 1 }),
@@ -264,6 +272,6 @@ export async function augmentWithExits(model: tf.LayersModel, train: Batchable, 
     }
     return { exits, dropped, finalAccuracy: accuracyOf(testOut.logits, test.y), finalSegmentMacs: total - before, cancelled };
   } finally {
-    tf.dispose([...trainOut.features, trainOut.logits, ...testOut.features, testOut.logits]);
+    tf.dispose([...trainOut.features, trainOut.logits, ...testOut.features, testOut.logits, trainLabels]);
   }
 }
