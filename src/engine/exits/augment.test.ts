@@ -9,6 +9,7 @@ import { loadShippedModel } from '../models/io-node';
 import { describeLayers, totalMacs } from '../models/macs';
 import { augmentWithExits, exitCandidates, type AugmentResult } from './augment';
 import { recordReplay } from './record';
+import { segmentProfiles } from './hardware';
 import { finalOnly, prepareReplay, replay } from './replay';
 import { parseReplay, replayToJson } from './replay-file';
 
@@ -73,6 +74,18 @@ describe('augmenting a model with exits and recording a stream', () => {
     const branchTensors = result.exits.reduce((s, e) => s + e.model.weights.length, 0);
     expect(tf.memory().numTensors).toBe(tensors + branchTensors);
   }, 240_000);
+
+  it('profiles each exit’s segment and branch for the hardware mapping', () => {
+    const profiles = segmentProfiles(model, result);
+    expect(profiles).toHaveLength(result.exits.length + 1);
+    expect(profiles.reduce((s, p) => s + p.macs, 0)).toBe(totalMacs(describeLayers(model)));
+    profiles.slice(0, -1).forEach((p, k) => expect(p.macs).toBe(result.exits[k].segmentMacs));
+    // 8-bit: one byte per weight.
+    expect(profiles.reduce((s, p) => s + p.weightBytes, 0)).toBe(model.countParams());
+    profiles.slice(0, -1).forEach((p, k) => expect(p.branchWeightBytes).toBe(result.exits[k].model.countParams()));
+    expect(profiles[profiles.length - 1].outputBytes).toBe(10);
+    expect(profiles.flatMap((p) => p.layerTypes)).toContain('DepthwiseConv2D');
+  });
 
   it('records a digit video through every exit as a replay whose final exit is the model itself', async () => {
     const digits = await loadDigitsFromDisk();
