@@ -3,7 +3,7 @@ import * as Comlink from 'comlink';
 import { createStore, del, get, keys, set } from 'idb-keyval';
 import { chooseBackend, type BackendChoice, type BackendRequest } from '../src/engine/backend/select';
 import { registerWasmTrainingGradients } from '../src/engine/backend/wasm-gradients';
-import { Session, type Assignment, type KeyValueStore, type MappingRequest, type ModelSource, type QosRequest, type ToleranceRequest, type TrainRequest } from '../src/engine/session';
+import { Session, type Assignment, type ExitsRequest, type KeyValueStore, type MappingRequest, type ModelSource, type QosRequest, type ToleranceRequest, type TrainRequest } from '../src/engine/session';
 import type { QosProgress } from '../src/engine/qos/build';
 import type { MappingProgress } from '../src/engine/noise/mapping';
 import type { ToleranceProgress } from '../src/engine/noise/tolerance';
@@ -80,6 +80,9 @@ const api = {
   deleteOperatingPoints: () => session.deleteOperatingPoints(),
   switchOperatingPoint: (p: number) => session.switchOperatingPoint(p),
   operatingPointPredictions: (p: number, indices: number[]) => session.operatingPointPredictions(p, indices),
+  buildExits: (request: ExitsRequest, onProgress?: (p: { exit: number; exits: number; epoch: number; loss: number }) => void) => session.buildExits(request, onProgress),
+  importReplay: (text: string, fileName: string) => session.importReplay(text, fileName),
+  sweepExits: (options?: { steps?: number; floorPp?: number; costCap?: number }) => session.sweepExits(options),
   multiplierErrorTable: async (id: string) => {
     const table = await session.multipliers.errorTable(id);
     return Comlink.transfer(table, [table.buffer]);

@@ -9,15 +9,16 @@ import { SettingsView } from './views/SettingsView';
 import { MultipliersView } from './views/MultipliersView';
 import { MappingView } from './views/MappingView';
 import { QosView } from './views/QosView';
+import { ExitsView } from './views/ExitsView';
 
-const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', mapping: 'Mapping', qos: 'QoS', settings: 'Settings' };
+const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', mapping: 'Mapping', qos: 'QoS', exits: 'Exits', settings: 'Settings' };
 
 export function App() {
   const theme = useTheme();
   const view = useStudio((s) => s.settings.view);
   const set = useStudio((s) => s.set);
 
-  // Alt+1…6 switch views from anywhere: presenters drive the studio from the keyboard.
+  // Alt+1…7 switch views from anywhere: presenters drive the studio from the keyboard.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey) return;
@@ -74,6 +75,7 @@ export function App() {
         {view === 'multipliers' && <MultipliersView />}
         {view === 'mapping' && <MappingView />}
         {view === 'qos' && <QosView />}
+        {view === 'exits' && <ExitsView />}
         {view === 'settings' && <SettingsView />}
       </main>
       <StatusBar />

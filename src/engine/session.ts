@@ -19,6 +19,12 @@ import { yieldToEventLoop } from './util/yield';
 import { buildOperatingPoints, type QosOptions, type QosProgress, type QosResult } from './qos/build';
 import { OperatingPointNetwork } from './qos/network';
 import type { Affine } from './approx/quantise';
+import { augmentWithExits } from './exits/augment';
+import { recordReplay } from './exits/record';
+import { parseReplayText, type ReplayData } from './exits/replay-file';
+import { finalOnly, MECHANISMS, prepareReplay, type Mechanism, type PreparedReplay } from './exits/replay';
+import { calibrate, paretoFront, sweep, type Calibration, type SweepPoint as ThresholdPoint } from './exits/sweep';
+import { digitVideo } from './data/digit-video';
 
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>;
@@ -174,6 +180,36 @@ interface StoredQos {
   points: Float32Array[][];
 }
 
+export interface ExitsRequest {
+  /** Frames of digit video to record. */
+  frames?: number;
+  epochs?: number;
+  trainLimit?: number;
+  seed?: number;
+}
+
+export interface ExitsSummary {
+  source: 'model' | 'file';
+  /** Model title or file name. */
+  title: string;
+  classes: number;
+  frames: number;
+  exits: { name: string; segmentMacs: number; branchMacs: number; testAccuracy: number | null }[];
+  dropped: { layer: string; testAccuracy: number }[];
+}
+
+export interface ExitsSweep {
+  single: { accuracy: number; meanMacs: number };
+  curves: Record<Mechanism, ThresholdPoint[]>;
+  front: ThresholdPoint[];
+  /** Per mechanism, then over all: the cheapest point within `floorPp` of the single exit's accuracy. */
+  cheapest: Record<Mechanism | 'all', ThresholdPoint | null>;
+  calibration: Calibration;
+  floorPp: number;
+  costCap: number;
+  ms: number;
+}
+
 const USER_PREFIX = 'user-model/';
 const QOS_PREFIX = 'qos/';
 const sourceKey = (s: ModelSource) => (s.kind === 'zoo' ? `zoo:${s.name}` : `user:${s.id}`);
@@ -201,6 +237,9 @@ export class Session {
   private stopRequested = false;
   /** The open model's operating-point network, once built or restored. */
   private qos: { key: string; network: OperatingPointNetwork; result: QosResult } | null = null;
+  /** The replay the exit views work on: recorded here or loaded from a file. */
+  private replay: { data: ReplayData; prepared: PreparedReplay } | null = null;
+  private replaySummary: ExitsSummary | null = null;
 
   constructor(private readonly host: SessionHost) {
     this.multipliers = new MultiplierCatalogue(host.storage);
@@ -648,6 +687,73 @@ export class Session {
     const pixels = new Uint8Array(indices.length * size);
     indices.forEach((i, j) => pixels.set(all.pixels.subarray(i * size, (i + 1) * size), j * size));
     return { point: p, indices, predictions, confidences: rows.map((r, i) => r[predictions[i]]), labels, pixels, height: all.height, width: all.width, switchMs: t1 - t0, inferenceMs: t2 - t1 };
+  }
+
+  /**
+   * Augments the open model with early exits (the model is not changed) and records a digit video
+   * through every exit: the replay the decision mechanisms are then evaluated on.
+   */
+  async buildExits(request: ExitsRequest, onProgress?: (p: { exit: number; exits: number; epoch: number; loss: number }) => void): Promise<ExitsSummary> {
+    const { frames = 2000, epochs = 7, seed = 1 } = request;
+    if (!Number.isInteger(frames) || frames < 10 || frames > 20000) throw new Error(`frames must be a whole number from 10 to 20,000 (got ${frames})`);
+    const title = this.requireSummary().title;
+    return this.mappingJob(request, async (model, train, test) => {
+      const augmented = await augmentWithExits(model, train, test, { epochs, seed, onProgress, shouldStop: () => this.stopRequested });
+      try {
+        if (augmented.cancelled) throw new Error('cancelled before the exits were trained: nothing was changed');
+        const digits = await this.digits();
+        const video = digitVideo(sliceDigits(digits, 'test'), { frames, seed });
+        const x = tf.tensor(video.pixels, [video.frames, ...modelInputShape(model)]);
+        let data: ReplayData;
+        try {
+          data = await recordReplay(model, augmented, [{ name: 'digit video', x, labels: video.labels }]);
+        } finally {
+          x.dispose();
+        }
+        this.replay = { data, prepared: prepareReplay(data) };
+        const summary: ExitsSummary = {
+          source: 'model',
+          title,
+          classes: data.classes,
+          frames: video.frames,
+          exits: data.exits.map((e, i) => ({ ...e, testAccuracy: i < augmented.exits.length ? augmented.exits[i].accuracy : augmented.finalAccuracy })),
+          dropped: augmented.dropped.map((d) => ({ layer: d.layer, testAccuracy: d.accuracy })),
+        };
+        this.replaySummary = summary;
+        return summary;
+      } finally {
+        for (const e of augmented.exits) e.model.dispose();
+      }
+    });
+  }
+
+  /** Takes a replay file (recorded anywhere); a bad one changes nothing and says where it is wrong. */
+  importReplay(text: string, fileName: string): ExitsSummary {
+    const data = parseReplayText(text);
+    this.replay = { data, prepared: prepareReplay(data) };
+    this.replaySummary = {
+      source: 'file',
+      title: fileName,
+      classes: data.classes,
+      frames: data.streams.reduce((s, x) => s + x.frames.length, 0),
+      exits: data.exits.map((e) => ({ ...e, testAccuracy: null })),
+      dropped: [],
+    };
+    return this.replaySummary;
+  }
+
+  /** Every mechanism over `steps` thresholds on the current replay, with the Pareto front and calibrated choices. */
+  sweepExits(options: { steps?: number; floorPp?: number; costCap?: number; exit?: number; reference?: 'last-full' | 'previous' } = {}): ExitsSweep {
+    if (!this.replay) throw new Error('no replay yet: build exits for a model or load a replay file');
+    const { steps = 100, floorPp = 2, costCap = 0.5, exit = 0, reference = 'last-full' } = options;
+    const t0 = performance.now();
+    const r = this.replay.prepared;
+    const curves = sweep(r, { steps, exit, reference });
+    const single = finalOnly(r);
+    const floor = single.accuracy - floorPp / 100;
+    const all = Object.values(curves).flat();
+    const cheapest = Object.fromEntries([...MECHANISMS.map((m) => [m, calibrate(curves[m], { accuracyFloor: floor, costCap }).cheapestAbove] as const), ['all', calibrate(all, { accuracyFloor: floor, costCap }).cheapestAbove] as const]) as ExitsSweep['cheapest'];
+    return { single: { accuracy: single.accuracy, meanMacs: single.meanMacs }, curves, front: paretoFront(all), cheapest, calibration: calibrate(all, { accuracyFloor: floor, costCap }), floorPp, costCap, ms: performance.now() - t0 };
   }
 
   /** Stops training after the batch in flight; the weights of the last completed step are kept. */

@@ -2,7 +2,7 @@
 // hash) and migration between versions of the stored state.
 import { z } from 'zod';
 
-export const VIEWS = ['model', 'train', 'multipliers', 'mapping', 'qos', 'settings'] as const;
+export const VIEWS = ['model', 'train', 'multipliers', 'mapping', 'qos', 'exits', 'settings'] as const;
 export type View = (typeof VIEWS)[number];
 export const BACKENDS = ['auto', 'webgl', 'wasm', 'cpu'] as const;
 export const THEMES = ['system', 'light', 'dark'] as const;
@@ -31,13 +31,16 @@ export const settingsSchema = z.object({
     .refine((v) => v.split(',').every((x) => Number(x) > 0))
     .catch('0.3, 1, 2'),
   qosFinetuneEpochs: z.coerce.number().int().min(0).max(20).catch(1),
+  /** Early exits (algorithms.md §4): digit-video frames recorded, epochs per branch. */
+  exitFrames: z.coerce.number().int().min(10).max(20000).catch(2000),
+  exitEpochs: z.coerce.number().int().min(1).max(50).catch(7),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
 
 /** Settings that travel in the share link, with their short hash keys. */
-const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', library: 'library', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs' } as const satisfies Partial<Record<keyof Settings, string>>;
+const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', library: 'library', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs', exitFrames: 'frames', exitEpochs: 'xepochs' } as const satisfies Partial<Record<keyof Settings, string>>;
 
 export function settingsToHash(s: Settings): string {
   const params = new URLSearchParams();

@@ -3,7 +3,7 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import type { BackendChoice } from '../../engine/backend/select';
-import type { ApproxEvaluation, Assignment, MappingRequest, ModelSource, ModelSummary, PointPredictions, QosRequest, SampleBatch, SweepPoint, ToleranceReport, UserModelMeta } from '../../engine/session';
+import type { ApproxEvaluation, Assignment, ExitsSummary, ExitsSweep, MappingRequest, ModelSource, ModelSummary, PointPredictions, QosRequest, SampleBatch, SweepPoint, ToleranceReport, UserModelMeta } from '../../engine/session';
 import type { QosProgress, QosResult } from '../../engine/qos/build';
 import type { MappingProgress, MappingResult } from '../../engine/noise/mapping';
 import type { ToleranceProgress } from '../../engine/noise/tolerance';
@@ -56,6 +56,7 @@ export interface StudioState {
   approx: ApproxState;
   mapping: MappingState;
   qos: QosState;
+  exits: ExitsState;
 
   set<K extends keyof Settings>(key: K, value: Settings[K]): void;
   applySettings(partial: Partial<Settings>): void;
@@ -86,7 +87,21 @@ export interface StudioState {
   selectOperatingPoint(point: number): Promise<void>;
   /** Classifies test digits at a point without changing what the slider shows (the demo's stream). */
   classifyAtPoint(point: number, indices: number[]): Promise<PointPredictions>;
+  buildExits(): Promise<void>;
+  cancelExits(): Promise<void>;
+  importReplayFile(name: string, text: string): Promise<void>;
 }
+
+export interface ExitsState {
+  building: boolean;
+  cancelling: boolean;
+  progress: { exit: number; exits: number; epoch: number; loss: number } | null;
+  summary: ExitsSummary | null;
+  sweep: ExitsSweep | null;
+  error: string | null;
+}
+
+const IDLE_EXITS: ExitsState = { building: false, cancelling: false, progress: null, summary: null, sweep: null, error: null };
 
 export interface QosState {
   /** The model the result belongs to: kept across reloads, for that model only. */
@@ -200,6 +215,7 @@ export const useStudio = create<StudioState>()(
       approx: IDLE_APPROX,
       mapping: IDLE_MAPPING,
       qos: IDLE_QOS,
+      exits: IDLE_EXITS,
 
       set(key, value) {
         const before = getState().settings;
@@ -547,6 +563,41 @@ export const useStudio = create<StudioState>()(
         }
       },
 
+      async buildExits() {
+        const { api } = await requireEngine();
+        const x = () => getState().exits;
+        const s = getState().settings;
+        setState({ exits: { ...x(), building: true, cancelling: false, progress: null, error: null }, training: { ...getState().training, running: true } });
+        try {
+          const summary = await api.buildExits({ frames: s.exitFrames, epochs: s.exitEpochs, trainLimit: s.mappingDigits }, Comlink.proxy((p: ExitsState['progress']) => setState({ exits: { ...x(), progress: p } })));
+          const sweep = await api.sweepExits();
+          setState({ exits: { ...x(), building: false, cancelling: false, progress: null, summary, sweep } });
+        } catch (e) {
+          setState({ exits: { ...x(), building: false, cancelling: false, progress: null, error: message(e) } });
+        } finally {
+          setState({ training: { ...getState().training, running: false, cancelling: false } });
+        }
+      },
+
+      async cancelExits() {
+        const { api } = await requireEngine();
+        setState({ exits: { ...getState().exits, cancelling: true } });
+        await api.cancelTraining();
+      },
+
+      async importReplayFile(name, text) {
+        const { api } = await requireEngine();
+        const x = () => getState().exits;
+        try {
+          const summary = await api.importReplay(text, name);
+          const sweep = await api.sweepExits();
+          setState({ exits: { ...x(), summary, sweep, error: null } });
+        } catch (e) {
+          // The replay shown before stays: a bad file changes nothing.
+          setState({ exits: { ...x(), error: `${name}: ${message(e)}` } });
+        }
+      },
+
       async classifyAtPoint(point, indices) {
         const { api } = await requireEngine();
         return api.operatingPointPredictions(point, indices);
@@ -554,7 +605,7 @@ export const useStudio = create<StudioState>()(
 
       resetStudio() {
         useStudio.persist.clearStorage();
-        setState({ settings: DEFAULT_SETTINGS, mapping: IDLE_MAPPING, qos: IDLE_QOS });
+        setState({ settings: DEFAULT_SETTINGS, mapping: IDLE_MAPPING, qos: IDLE_QOS, exits: IDLE_EXITS });
         void getState().startEngine();
       },
     }),
@@ -562,9 +613,9 @@ export const useStudio = create<StudioState>()(
       name: 'qos-studio',
       version: STATE_VERSION,
       // Settings, and the last mapping results (small, and minutes of work to redo).
-      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep }, qos: { model: s.qos.model, result: s.qos.result, point: s.qos.point } }),
+      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep }, qos: { model: s.qos.model, result: s.qos.result, point: s.qos.point }, exits: { summary: s.exits.summary, sweep: s.exits.sweep } }),
       migrate: (stored, version) => ({ settings: migrateSettings(stored, version) }) as unknown as StudioState,
-      merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION), mapping: { ...IDLE_MAPPING, ...keptMapping(stored) }, qos: { ...IDLE_QOS, ...keptQos(stored) } }),
+      merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION), mapping: { ...IDLE_MAPPING, ...keptMapping(stored) }, qos: { ...IDLE_QOS, ...keptQos(stored) }, exits: { ...IDLE_EXITS, ...keptExits(stored) } }),
     },
   ),
 );
@@ -587,6 +638,13 @@ function keptQos(stored: unknown): Partial<QosState> {
 }
 
 let qosTicket = 0;
+
+/** The last replay's summary and sweep, when they look like what this version writes. */
+function keptExits(stored: unknown): Partial<ExitsState> {
+  const x = (stored as { exits?: Partial<ExitsState> } | null)?.exits;
+  if (!x?.summary || !x.sweep || !Array.isArray(x.summary.exits) || typeof x.sweep.curves !== 'object' || !Array.isArray(x.sweep.front)) return {};
+  return { summary: x.summary, sweep: x.sweep };
+}
 
 /** The operating-point request from the settings. */
 export function qosRequest(): QosRequest {

@@ -1,0 +1,58 @@
+import { expect, test } from '@playwright/test';
+import { syntheticReplay } from '../src/engine/exits/testing';
+import { replayToJson } from '../src/engine/exits/replay-file';
+import { openStudio, percentOf, waitForModel } from './helpers';
+
+const replayFile = (frames: number, edit: (j: { streams: { frames: { logits: number[][] }[] }[] }) => void = () => {}) => {
+  const json = replayToJson(syntheticReplay(frames, 3)) as { streams: { frames: { logits: number[][] }[] }[] };
+  edit(json);
+  return { name: 'stream.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(json)) };
+};
+
+test('exits: a replay file from elsewhere is swept over every mechanism; a bad one is refused with the place named', async ({ page }) => {
+  await openStudio(page, '#view=exits&model=lenet');
+  await expect(page.getByTestId('exits-view').getByText('Early exits for LeNet-5')).toBeVisible();
+  await page.getByLabel('Replay file').setInputFiles(replayFile(3000));
+
+  const rows = page.getByTestId('exits-table').locator('tbody tr');
+  await expect(rows).toHaveCount(4);
+  await expect(rows.nth(3).locator('th')).toHaveText('final');
+  await expect(page.getByTestId('exits-choices').locator('tbody tr')).toHaveCount(6);
+  await expect(page.getByTestId('exits-best')).toContainText('fewer MACs');
+  // The overall choice is the cheapest of the per-mechanism choices.
+  const savings = (await page.getByTestId('exits-choices').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td')[3]?.textContent ?? ''))).map(percentOf).filter((v) => !Number.isNaN(v));
+  expect(savings.length).toBeGreaterThan(0);
+  const best = /([\d.]+) % fewer MACs/.exec((await page.getByTestId('exits-best').textContent())!)![1];
+  expect(Number(best)).toBeCloseTo(Math.max(...savings), 1);
+  const chart = page.getByTestId('figure-exits-tradeoff');
+  await expect.poll(() => chart.locator('circle.scatter-point').count()).toBeGreaterThan(100);
+  await expect(chart.locator('polyline')).toHaveCount(6);
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export Accuracy against relative cost.* as CSV/ }).click()]);
+  expect(csv.suggestedFilename()).toBe('exits-tradeoff.csv');
+
+  // A frame with a short logits row: refused, with the place; what was shown stays.
+  await page.getByLabel('Replay file').setInputFiles(replayFile(50, (j) => j.streams[0].frames[7].logits[2].pop()));
+  await expect(page.getByRole('alert')).toContainText('stream.json: streams[0].frames[7].logits[2]: 9 numbers, expected 10 (classes)');
+  await expect(rows).toHaveCount(4);
+  await expect(page.getByTestId('exits-table').locator('..').locator('..')).toContainText('3,000 frames');
+
+  // The sweep survives a reload.
+  await page.reload();
+  await waitForModel(page);
+  await expect(page.getByTestId('exits-choices').locator('tbody tr')).toHaveCount(6);
+  await expect(chart.locator('polyline')).toHaveCount(6);
+});
+
+test('exits: building exits for the open model records a digit video through them', async ({ page }) => {
+  test.setTimeout(180_000);
+  await openStudio(page, '#view=exits&model=lenet&frames=300&xepochs=3&digits=2000');
+  await page.getByRole('button', { name: 'Build exits and record' }).click();
+  await expect(page.getByTestId('exits-status')).toContainText('Training exit', { timeout: 60_000 });
+  const rows = page.getByTestId('exits-table').locator('tbody tr');
+  await expect(rows).toHaveCount(2, { timeout: 120_000 });
+  await expect(rows.nth(0).locator('th')).toHaveText('exit after pool1');
+  expect(percentOf(await rows.nth(0).locator('td').nth(3).textContent())).toBeGreaterThan(50);
+  expect(percentOf(await rows.nth(1).locator('td').nth(3).textContent())).toBeGreaterThan(95);
+  await expect(page.getByTestId('exits-view')).toContainText('300 frames, digit video');
+  await expect(page.getByTestId('exits-choices').locator('tbody tr')).toHaveCount(6);
+});
