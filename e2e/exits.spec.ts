@@ -55,4 +55,17 @@ test('exits: building exits for the open model records a digit video through the
   expect(percentOf(await rows.nth(1).locator('td').nth(3).textContent())).toBeGreaterThan(95);
   await expect(page.getByTestId('exits-view')).toContainText('300 frames, digit video');
   await expect(page.getByTestId('exits-choices').locator('tbody tr')).toHaveCount(6);
+
+  // Hardware: every split over MCU → edge → cloud, the chosen one first; a tiny MCU memory rules
+  // out every split that puts weights on it, and the verdicts say so.
+  const mappings = page.getByTestId('hardware-mappings').locator('tbody tr');
+  await expect(mappings).toHaveCount(6);
+  await expect(mappings.nth(0).locator('td').last()).toHaveText(/^chosen/);
+  await page.getByLabel('MCU memory, KB').fill('0.01');
+  await page.getByRole('button', { name: 'Map onto these processors' }).click();
+  await expect(page.getByTestId('hardware-mappings')).toContainText('MCU needs');
+  await expect(mappings.nth(0).locator('th')).not.toContainText('MCU');
+  await page.getByLabel('Latency limit, ms').fill('-3');
+  await expect(page.getByText('latency limit: enter a positive number')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Map onto these processors' })).toBeDisabled();
 });

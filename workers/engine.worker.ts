@@ -5,6 +5,8 @@ import { chooseBackend, type BackendChoice, type BackendRequest } from '../src/e
 import { registerWasmTrainingGradients } from '../src/engine/backend/wasm-gradients';
 import { Session, type Assignment, type ExitsRequest, type KeyValueStore, type MappingRequest, type ModelSource, type QosRequest, type ToleranceRequest, type TrainRequest } from '../src/engine/session';
 import type { QosProgress } from '../src/engine/qos/build';
+import type { HardwareSpec } from '../src/engine/exits/hardware';
+import type { MechanismSettings } from '../src/engine/exits/replay';
 import type { MappingProgress } from '../src/engine/noise/mapping';
 import type { ToleranceProgress } from '../src/engine/noise/tolerance';
 import type { NamedBytes } from '../src/engine/models/io';
@@ -82,6 +84,7 @@ const api = {
   operatingPointPredictions: (p: number, indices: number[]) => session.operatingPointPredictions(p, indices),
   buildExits: (request: ExitsRequest, onProgress?: (p: { exit: number; exits: number; epoch: number; loss: number }) => void) => session.buildExits(request, onProgress),
   importReplay: (text: string, fileName: string) => session.importReplay(text, fileName),
+  mapExitsToHardware: (spec: HardwareSpec, setting: MechanismSettings) => session.mapExitsToHardware(spec, setting),
   sweepExits: (options?: { steps?: number; floorPp?: number; costCap?: number }) => session.sweepExits(options),
   multiplierErrorTable: async (id: string) => {
     const table = await session.multipliers.errorTable(id);

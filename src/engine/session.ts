@@ -25,6 +25,9 @@ import { parseReplayText, type ReplayData } from './exits/replay-file';
 import { finalOnly, MECHANISMS, prepareReplay, type Mechanism, type PreparedReplay } from './exits/replay';
 import { calibrate, paretoFront, sweep, type Calibration, type SweepPoint as ThresholdPoint } from './exits/sweep';
 import { digitVideo } from './data/digit-video';
+import { inputBytes as modelInputBytes, mapToHardware, segmentProfiles, type HardwareMapping, type HardwareSpec, type SegmentProfile } from './exits/hardware';
+import type { MechanismSettings } from './exits/replay';
+import { replay as replayMechanism } from './exits/replay';
 
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>;
@@ -240,6 +243,8 @@ export class Session {
   /** The replay the exit views work on: recorded here or loaded from a file. */
   private replay: { data: ReplayData; prepared: PreparedReplay } | null = null;
   private replaySummary: ExitsSummary | null = null;
+  /** What the hardware mapping needs of the network behind the replay (layer types and weights only when built here). */
+  private exitProfiles: { profiles: SegmentProfile[]; inputBytes: number; complete: boolean } | null = null;
 
   constructor(private readonly host: SessionHost) {
     this.multipliers = new MultiplierCatalogue(host.storage);
@@ -711,6 +716,7 @@ export class Session {
           x.dispose();
         }
         this.replay = { data, prepared: prepareReplay(data) };
+        this.exitProfiles = { profiles: segmentProfiles(model, augmented), inputBytes: modelInputBytes(model), complete: true };
         const summary: ExitsSummary = {
           source: 'model',
           title,
@@ -731,6 +737,12 @@ export class Session {
   importReplay(text: string, fileName: string): ExitsSummary {
     const data = parseReplayText(text);
     this.replay = { data, prepared: prepareReplay(data) };
+    // A file carries MACs only: no layer types, weights or activation sizes to check against.
+    this.exitProfiles = {
+      profiles: data.exits.map((e) => ({ name: e.name, macs: e.segmentMacs, weightBytes: 0, layerTypes: [], branchMacs: e.branchMacs, branchWeightBytes: 0, branchLayerTypes: [], outputBytes: 0 })),
+      inputBytes: 0,
+      complete: false,
+    };
     this.replaySummary = {
       source: 'file',
       title: fileName,
@@ -754,6 +766,17 @@ export class Session {
     const all = Object.values(curves).flat();
     const cheapest = Object.fromEntries([...MECHANISMS.map((m) => [m, calibrate(curves[m], { accuracyFloor: floor, costCap }).cheapestAbove] as const), ['all', calibrate(all, { accuracyFloor: floor, costCap }).cheapestAbove] as const]) as ExitsSweep['cheapest'];
     return { single: { accuracy: single.accuracy, meanMacs: single.meanMacs }, curves, front: paretoFront(all), cheapest, calibration: calibrate(all, { accuracyFloor: floor, costCap }), floorPp, costCap, ms: performance.now() - t0 };
+  }
+
+  /**
+   * Maps the network behind the replay onto processors in order, with the termination rates of
+   * one mechanism setting. `complete` is false for replay files: memory and layer support unchecked.
+   */
+  mapExitsToHardware(spec: HardwareSpec, setting: MechanismSettings): { mappings: HardwareMapping[]; rates: number[]; complete: boolean } {
+    if (!this.replay || !this.exitProfiles) throw new Error('no replay yet: build exits for a model or load a replay file');
+    const outcome = replayMechanism(this.replay.prepared, setting);
+    const rates = outcome.exitCounts.map((c) => c / outcome.frames);
+    return { mappings: mapToHardware(this.exitProfiles.profiles, rates, spec, this.exitProfiles.inputBytes), rates, complete: this.exitProfiles.complete };
   }
 
   /** Stops training after the batch in flight; the weights of the last completed step are kept. */

@@ -5,6 +5,7 @@ import { persist } from 'zustand/middleware';
 import type { BackendChoice } from '../../engine/backend/select';
 import type { ApproxEvaluation, Assignment, ExitsSummary, ExitsSweep, MappingRequest, ModelSource, ModelSummary, PointPredictions, QosRequest, SampleBatch, SweepPoint, ToleranceReport, UserModelMeta } from '../../engine/session';
 import type { QosProgress, QosResult } from '../../engine/qos/build';
+import type { HardwareMapping, HardwareSpec } from '../../engine/exits/hardware';
 import type { MappingProgress, MappingResult } from '../../engine/noise/mapping';
 import type { ToleranceProgress } from '../../engine/noise/tolerance';
 import type { ZooModel } from '../../engine/models/zoo-manifest';
@@ -90,6 +91,8 @@ export interface StudioState {
   buildExits(): Promise<void>;
   cancelExits(): Promise<void>;
   importReplayFile(name: string, text: string): Promise<void>;
+  /** Maps the exits onto `spec` with the termination rates of the cheapest setting within the floor. */
+  mapExits(spec: HardwareSpec): Promise<void>;
 }
 
 export interface ExitsState {
@@ -99,9 +102,26 @@ export interface ExitsState {
   summary: ExitsSummary | null;
   sweep: ExitsSweep | null;
   error: string | null;
+  hardwareSpec: HardwareSpec;
+  hardware: { mappings: HardwareMapping[]; rates: number[]; complete: boolean; setting: string } | null;
+  hardwareError: string | null;
 }
 
-const IDLE_EXITS: ExitsState = { building: false, cancelling: false, progress: null, summary: null, sweep: null, error: null };
+/** Example processors for the mapping panel: plausible orders of magnitude, meant to be edited. */
+export const EXAMPLE_HARDWARE: HardwareSpec = {
+  processors: [
+    { name: 'MCU', macsPerSecond: 50e6, memoryBytes: 256 * 1024, unsupported: [], joulesPerMac: 5e-12 },
+    { name: 'edge', macsPerSecond: 5e9, memoryBytes: 8 * 1024 * 1024, unsupported: [], joulesPerMac: 20e-12 },
+    { name: 'cloud', macsPerSecond: 1e12, memoryBytes: 1e12, unsupported: [], joulesPerMac: 100e-12 },
+  ],
+  links: [
+    { bytesPerSecond: 125e3, joulesPerByte: 100e-9 },
+    { bytesPerSecond: 5e6, joulesPerByte: 20e-9 },
+  ],
+  latencyLimitSeconds: 0.05,
+};
+
+const IDLE_EXITS: ExitsState = { building: false, cancelling: false, progress: null, summary: null, sweep: null, error: null, hardwareSpec: EXAMPLE_HARDWARE, hardware: null, hardwareError: null };
 
 export interface QosState {
   /** The model the result belongs to: kept across reloads, for that model only. */
@@ -571,7 +591,7 @@ export const useStudio = create<StudioState>()(
         try {
           const summary = await api.buildExits({ frames: s.exitFrames, epochs: s.exitEpochs, trainLimit: s.mappingDigits }, Comlink.proxy((p: ExitsState['progress']) => setState({ exits: { ...x(), progress: p } })));
           const sweep = await api.sweepExits();
-          setState({ exits: { ...x(), building: false, cancelling: false, progress: null, summary, sweep } });
+          setState({ exits: { ...x(), building: false, cancelling: false, progress: null, summary, sweep, hardware: null } });
         } catch (e) {
           setState({ exits: { ...x(), building: false, cancelling: false, progress: null, error: message(e) } });
         } finally {
@@ -591,10 +611,27 @@ export const useStudio = create<StudioState>()(
         try {
           const summary = await api.importReplay(text, name);
           const sweep = await api.sweepExits();
-          setState({ exits: { ...x(), summary, sweep, error: null } });
+          setState({ exits: { ...x(), summary, sweep, error: null, hardware: null } });
         } catch (e) {
           // The replay shown before stays: a bad file changes nothing.
           setState({ exits: { ...x(), error: `${name}: ${message(e)}` } });
+        }
+      },
+
+      async mapExits(spec) {
+        const { api } = await requireEngine();
+        const x = () => getState().exits;
+        const best = x().sweep?.cheapest.all;
+        setState({ exits: { ...x(), hardwareSpec: spec } });
+        if (!best) {
+          setState({ exits: { ...x(), hardware: null, hardwareError: 'No mechanism setting is within the accuracy floor: nothing to map.' } });
+          return;
+        }
+        try {
+          const r = await api.mapExitsToHardware(spec, best.settings);
+          setState({ exits: { ...x(), hardware: { ...r, setting: best.settings.mechanism }, hardwareError: null } });
+        } catch (e) {
+          setState({ exits: { ...x(), hardware: null, hardwareError: message(e) } });
         }
       },
 
@@ -613,7 +650,7 @@ export const useStudio = create<StudioState>()(
       name: 'qos-studio',
       version: STATE_VERSION,
       // Settings, and the last mapping results (small, and minutes of work to redo).
-      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep }, qos: { model: s.qos.model, result: s.qos.result, point: s.qos.point }, exits: { summary: s.exits.summary, sweep: s.exits.sweep } }),
+      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep }, qos: { model: s.qos.model, result: s.qos.result, point: s.qos.point }, exits: { summary: s.exits.summary, sweep: s.exits.sweep, hardwareSpec: s.exits.hardwareSpec } }),
       migrate: (stored, version) => ({ settings: migrateSettings(stored, version) }) as unknown as StudioState,
       merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION), mapping: { ...IDLE_MAPPING, ...keptMapping(stored) }, qos: { ...IDLE_QOS, ...keptQos(stored) }, exits: { ...IDLE_EXITS, ...keptExits(stored) } }),
     },
@@ -643,7 +680,9 @@ let qosTicket = 0;
 function keptExits(stored: unknown): Partial<ExitsState> {
   const x = (stored as { exits?: Partial<ExitsState> } | null)?.exits;
   if (!x?.summary || !x.sweep || !Array.isArray(x.summary.exits) || typeof x.sweep.curves !== 'object' || !Array.isArray(x.sweep.front)) return {};
-  return { summary: x.summary, sweep: x.sweep };
+  const spec = x.hardwareSpec;
+  const specOk = !!spec && Array.isArray(spec.processors) && Array.isArray(spec.links) && spec.links.length === spec.processors.length - 1;
+  return { summary: x.summary, sweep: x.sweep, ...(specOk ? { hardwareSpec: spec } : {}) };
 }
 
 /** The operating-point request from the settings. */

@@ -3,6 +3,7 @@
 // thresholds, the Pareto front, and the cheapest setting of each within the accuracy floor.
 import { useMemo, useRef } from 'react';
 import { Figure, type Series } from '../charts/Figure';
+import { HardwarePanel } from '../components/HardwarePanel';
 import { NumberField } from '../components/NumberField';
 import { pct } from '../format';
 import { useStudio } from '../state/store';
@@ -194,6 +195,7 @@ export function ExitsView() {
           </div>
         </section>
       )}
+      {sweep && <HardwarePanel />}
     </div>
   );
 }
