@@ -122,4 +122,19 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     expect(replayed.exit_counts.reduce((a: number, b: number) => a + b, 0)).toBe(120);
     expect(replayed.relative_cost).toBeLessThan(1);
   }, 120_000);
+
+  it('trains the ECG model from its seed and exports an ECG-window replay', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ecg-'));
+    const file = path.join(dir, 'ecg.json');
+    const r = JSON.parse((await cli('exits', 'export', '--model', 'ecg', '--stream', 'ecg', '--frames', '100', '--epochs', '2', '--train-limit', '1200', '--output', file)).stdout);
+    expect(r.ecg_model.params).toBeGreaterThan(10_000);
+    expect(r.ecg_model.test_accuracy).toBeGreaterThan(0.9);
+    // A candidate after each of the first three pooling steps; the fourth feeds the head.
+    expect([...r.exits, ...r.dropped].map((e: { layer: string }) => e.layer).sort()).toEqual(['pool1', 'pool2', 'pool3']);
+    expect(r.exits.length).toBeGreaterThan(0);
+    expect(r.frames).toBe(100);
+    const replayed = JSON.parse((await cli('exits', 'replay', '--input', file, '--mechanism', 'difference', '--threshold', '1')).stdout);
+    expect(replayed.frames).toBe(100);
+    expect(replayed.exit_counts[0]).toBeGreaterThan(0);
+  }, 180_000);
 });

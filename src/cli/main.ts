@@ -23,7 +23,9 @@ import { augmentWithExits } from '../engine/exits/augment';
 import { recordReplay } from '../engine/exits/record';
 import { digitVideo } from '../engine/data/digit-video';
 import { sliceDigits } from '../engine/data/digits';
-import { disposeBatchable, modelInputShape, sliceToTensors } from '../engine/data/tensors';
+import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from '../engine/data/tensors';
+import { ECG_WINDOW, ecgBatch, ecgNet } from '../engine/models/ecg-net';
+import { train as trainModel } from '../engine/train/train';
 import { parseReplayText, replayToJson } from '../engine/exits/replay-file';
 import { finalOnly, MECHANISMS, prepareReplay, replay, type Mechanism, type ReplayOutcome } from '../engine/exits/replay';
 import { calibrate, paretoFront, sweep, type SweepPoint } from '../engine/exits/sweep';
@@ -433,36 +435,65 @@ exits
 exits
   .command('export')
   .description('augment a model with early exits (trained on frozen features) and record a stream through every exit as a replay file')
-  .requiredOption('--model <name|path>', 'zoo model or path to a model.json')
-  .addOption(new Option('--stream <name>', 'stream to record').choices(['digits']).default('digits'))
+  .requiredOption('--model <name|path>', 'zoo model or path to a model.json; for --stream ecg: "ecg" (trained here from its seed) or a path')
+  .addOption(new Option('--stream <name>', 'stream to record: digit video, or windows of a synthetic ECG (normal rhythm against bigeminy)').choices(['digits', 'ecg']).default('digits'))
   .option('--frames <n>', 'frames to record', int('frames'), 2000)
   .requiredOption('--output <file>', 'replay file to write')
   .option('--epochs <n>', 'at most this many epochs per exit branch (early stopping)', int('epochs'), 7)
-  .option('--train-limit <n>', 'train the branches on the first n training digits only', int('train limit'))
-  .option('--seed <n>', 'seed for the stream and the branches', int('seed'), 1)
-  .action(async (opts: { model: string; stream: 'digits'; frames: number; output: string; epochs: number; trainLimit?: number; seed: number }) => {
+  .option('--train-limit <n>', 'train the branches on the first n training samples only', int('train limit'))
+  .option('--seed <n>', 'seed for the stream, the branches (and the ECG model)', int('seed'), 1)
+  .action(async (opts: { model: string; stream: 'digits' | 'ecg'; frames: number; output: string; epochs: number; trainLimit?: number; seed: number }) => {
     const backend = await initNodeBackend(program.opts().backend);
-    const digits = await loadDigitsFromDisk();
-    const model = opts.model.endsWith('.json') ? await loadModelFromPath(opts.model) : await loadShippedModel(opts.model);
-    checkFitsData(model, { shape: [digits.manifest.height, digits.manifest.width, 1], classes: digits.manifest.classes.length });
-    const shape = modelInputShape(model);
-    const train = sliceToTensors(sliceDigits(digits, 'train', opts.trainLimit), shape);
-    const test = sliceToTensors(sliceDigits(digits, 'test'), shape);
     const say = progressLine();
+    let model: tf.LayersModel;
+    let train: Batchable;
+    let test: Batchable;
+    let x: tf.Tensor;
+    let labels: ArrayLike<number>;
+    let streamName: string;
+    let modelNote: Record<string, unknown> = {};
+    if (opts.stream === 'ecg') {
+      // Training and test recordings from seeds of their own; the stream is a third recording.
+      const full = ecgBatch(1800, 100 + opts.seed, 64);
+      train = opts.trainLimit ? { x: full.x.slice(0, Math.min(opts.trainLimit, full.count)), y: full.y.slice(0, Math.min(opts.trainLimit, full.count)), count: Math.min(opts.trainLimit, full.count) } : full;
+      if (train !== full) disposeBatchable(full);
+      test = ecgBatch(600, 200 + opts.seed, 64);
+      if (opts.model === 'ecg') {
+        model = ecgNet(opts.seed);
+        const r = await trainModel(model, train, test, { epochs: 4, batchSize: 32, learningRate: 3e-3, schedule: 'cosine', seed: opts.seed, onProgress: (p) => say(`ECG model: epoch ${p.epoch}, loss ${p.loss.toFixed(4)}`) });
+        modelNote = { ecg_model: { epochs: 4, test_accuracy: r.history[r.history.length - 1]?.testAccuracy ?? null, params: model.countParams() } };
+      } else model = await loadModelFromPath(opts.model);
+      // Windows 0.25 s apart: each overlaps the last by seven eighths.
+      const stream = ecgBatch(((opts.frames - 1) * 32 + ECG_WINDOW) / 128 + 0.01, 300 + opts.seed, 32);
+      x = stream.x.slice(0, Math.min(opts.frames, stream.count));
+      labels = stream.labels.slice(0, Math.min(opts.frames, stream.count));
+      disposeBatchable(stream);
+      streamName = 'ECG windows';
+    } else {
+      const digits = await loadDigitsFromDisk();
+      model = opts.model.endsWith('.json') ? await loadModelFromPath(opts.model) : await loadShippedModel(opts.model);
+      checkFitsData(model, { shape: [digits.manifest.height, digits.manifest.width, 1], classes: digits.manifest.classes.length });
+      const shape = modelInputShape(model);
+      train = sliceToTensors(sliceDigits(digits, 'train', opts.trainLimit), shape);
+      test = sliceToTensors(sliceDigits(digits, 'test'), shape);
+      // The stream plays test digits the branches never trained on.
+      const video = digitVideo(sliceDigits(digits, 'test'), { frames: opts.frames, seed: opts.seed });
+      x = tf.tensor(video.pixels, [video.frames, ...shape]);
+      labels = video.labels;
+      streamName = 'digit video';
+    }
     const augmented = await augmentWithExits(model, train, test, { epochs: opts.epochs, seed: opts.seed, onProgress: (p) => say(`exit ${p.exit} of ${p.exits}: epoch ${p.epoch}, loss ${p.loss.toFixed(4)}`) });
     disposeBatchable(train);
-    // The stream plays test digits the branches never trained on.
-    const video = digitVideo(sliceDigits(digits, 'test'), { frames: opts.frames, seed: opts.seed });
-    const x = tf.tensor(video.pixels, [video.frames, ...shape]);
-    const data = await recordReplay(model, augmented, [{ name: 'digit video', x, labels: video.labels }]);
+    const data = await recordReplay(model, augmented, [{ name: streamName, x, labels }]);
     await writeFile(opts.output, JSON.stringify(replayToJson(data)));
     const single = finalOnly(prepareReplay(data));
     print({
       model: opts.model,
       backend,
       stream: opts.stream,
-      frames: video.frames,
+      frames: x.shape[0],
       output: opts.output,
+      ...modelNote,
       exits: augmented.exits.map((e, i) => ({ name: data.exits[i].name, layer: e.layer, test_accuracy: e.accuracy, segment_macs: e.segmentMacs, branch_macs: e.branchMacs, epochs: e.epochs })),
       dropped: augmented.dropped.map((d) => ({ layer: d.layer, test_accuracy: d.accuracy })),
       final: { test_accuracy: augmented.finalAccuracy, segment_macs: augmented.finalSegmentMacs, stream_accuracy: single.accuracy },
