@@ -25,6 +25,7 @@ import { digitVideo } from '../engine/data/digit-video';
 import { sliceDigits } from '../engine/data/digits';
 import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from '../engine/data/tensors';
 import { ECG_WINDOW, ecgBatch, ecgNet } from '../engine/models/ecg-net';
+import { radarBatch, radarNet } from '../engine/models/radar-net';
 import { train as trainModel } from '../engine/train/train';
 import { parseReplayText, replayToJson } from '../engine/exits/replay-file';
 import { finalOnly, MECHANISMS, prepareReplay, replay, type Mechanism, type ReplayOutcome } from '../engine/exits/replay';
@@ -435,14 +436,14 @@ exits
 exits
   .command('export')
   .description('augment a model with early exits (trained on frozen features) and record a stream through every exit as a replay file')
-  .requiredOption('--model <name|path>', 'zoo model or path to a model.json; for --stream ecg: "ecg" (trained here from its seed) or a path')
-  .addOption(new Option('--stream <name>', 'stream to record: digit video, or windows of a synthetic ECG (normal rhythm against bigeminy)').choices(['digits', 'ecg']).default('digits'))
+  .requiredOption('--model <name|path>', 'zoo model or path to a model.json; for --stream ecg or radar: "ecg" or "radar" (trained here from its seed) or a path')
+  .addOption(new Option('--stream <name>', 'stream to record: digit video, windows of a synthetic ECG (normal rhythm against bigeminy), or radar range-Doppler maps of six gestures').choices(['digits', 'ecg', 'radar']).default('digits'))
   .option('--frames <n>', 'frames to record', int('frames'), 2000)
   .requiredOption('--output <file>', 'replay file to write')
   .option('--epochs <n>', 'at most this many epochs per exit branch (early stopping)', int('epochs'), 7)
   .option('--train-limit <n>', 'train the branches on the first n training samples only', int('train limit'))
   .option('--seed <n>', 'seed for the stream, the branches (and the ECG model)', int('seed'), 1)
-  .action(async (opts: { model: string; stream: 'digits' | 'ecg'; frames: number; output: string; epochs: number; trainLimit?: number; seed: number }) => {
+  .action(async (opts: { model: string; stream: 'digits' | 'ecg' | 'radar'; frames: number; output: string; epochs: number; trainLimit?: number; seed: number }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const say = progressLine();
     let model: tf.LayersModel;
@@ -452,7 +453,23 @@ exits
     let labels: ArrayLike<number>;
     let streamName: string;
     let modelNote: Record<string, unknown> = {};
-    if (opts.stream === 'ecg') {
+    if (opts.stream === 'radar') {
+      const full = radarBatch(6000, 100 + opts.seed);
+      const n = Math.min(opts.trainLimit ?? full.count, full.count);
+      train = n === full.count ? full : { x: full.x.slice(0, n), y: full.y.slice(0, n), count: n };
+      if (train !== full) disposeBatchable(full);
+      test = radarBatch(2000, 200 + opts.seed);
+      if (opts.model === 'radar') {
+        model = radarNet(opts.seed);
+        const r = await trainModel(model, train, test, { epochs: 6, batchSize: 32, learningRate: 3e-3, schedule: 'cosine', seed: opts.seed, onProgress: (p) => say(`radar model: epoch ${p.epoch}, loss ${p.loss.toFixed(4)}`) });
+        modelNote = { radar_model: { epochs: 6, test_accuracy: r.history[r.history.length - 1]?.testAccuracy ?? null, params: model.countParams() } };
+      } else model = await loadModelFromPath(opts.model);
+      const stream = radarBatch(opts.frames, 300 + opts.seed);
+      x = stream.x;
+      labels = stream.labels;
+      stream.y.dispose();
+      streamName = 'radar gestures';
+    } else if (opts.stream === 'ecg') {
       // Training and test recordings from seeds of their own; the stream is a third recording.
       const full = ecgBatch(1800, 100 + opts.seed, 64);
       train = opts.trainLimit ? { x: full.x.slice(0, Math.min(opts.trainLimit, full.count)), y: full.y.slice(0, Math.min(opts.trainLimit, full.count)), count: Math.min(opts.trainLimit, full.count) } : full;
