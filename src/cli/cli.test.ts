@@ -137,4 +137,16 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     expect(replayed.frames).toBe(100);
     expect(replayed.exit_counts[0]).toBeGreaterThan(0);
   }, 180_000);
+
+  it('trains the radar model from its seed and exports a gesture replay', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'radar-'));
+    const file = path.join(dir, 'radar.json');
+    const r = JSON.parse((await cli('exits', 'export', '--model', 'radar', '--stream', 'radar', '--frames', '60', '--epochs', '1', '--train-limit', '1500', '--output', file)).stdout);
+    expect(r.radar_model.params).toBeGreaterThan(10_000);
+    // Six gestures: well above chance even from 1,500 maps.
+    expect(r.radar_model.test_accuracy).toBeGreaterThan(0.4);
+    expect([...r.exits, ...r.dropped].map((e: { layer: string }) => e.layer).sort()).toEqual(['pool1', 'pool2']);
+    const replayed = JSON.parse((await cli('exits', 'replay', '--input', file, '--mechanism', 'temporal-patience', '--threshold', '1')).stdout);
+    expect(replayed.frames).toBe(60);
+  }, 180_000);
 });
