@@ -2,9 +2,7 @@
 // (re-pointing BatchNorm sets and biases) against one inference at the new point; in headless
 // Chromium, the studio's slider: from the input event to the repainted readouts, and to the
 // predictions of the example digits coming back from the worker. Prints JSON.
-import { chromium } from '@playwright/test';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'vite';
+import { inChromium } from './in-chromium';
 import { initNodeBackend } from '../src/engine/backend/node';
 import { nodeHost } from '../src/engine/host-node';
 import { Session } from '../src/engine/session';
@@ -65,15 +63,8 @@ async function engine() {
   };
 }
 
-async function studio() {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const server = await createServer({ root, configFile: `${root}/vite.config.ts`, server: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });
-  await server.listen();
-  const base = server.resolvedUrls?.local?.[0];
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--disable-quic'] });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
+function studio() {
+  return inChromium(async (page, base) => {
     await page.goto(`${base}#view=qos&model=${MODEL}&tepochs=1&digits=512&k=4&fepochs=0`);
     await page.waitForFunction(() => document.querySelector('[data-testid="status-model"]')?.getAttribute('data-evaluated') === 'yes', null, { timeout: 120_000 });
     await page.getByRole('button', { name: 'Build operating points' }).click();
@@ -97,10 +88,7 @@ async function studio() {
       slider_to_predictions_ms: { median: quantile(predictions, 0.5), max: Math.max(...predictions) },
       target: { value: Math.max(...repaint), target: 'readouts and strip repainted ≤ 100 ms after the slider moves', met: Math.max(...repaint) <= 100 },
     };
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  });
 }
 
 const node = process.env.BENCH_QOS_PART === 'chromium' ? null : await engine();

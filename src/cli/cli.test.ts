@@ -123,30 +123,23 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     expect(replayed.relative_cost).toBeLessThan(1);
   }, 120_000);
 
-  it('trains the ECG model from its seed and exports an ECG-window replay', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'ecg-'));
-    const file = path.join(dir, 'ecg.json');
-    const r = JSON.parse((await cli('exits', 'export', '--model', 'ecg', '--stream', 'ecg', '--frames', '100', '--epochs', '2', '--train-limit', '1200', '--output', file)).stdout);
-    expect(r.ecg_model.params).toBeGreaterThan(10_000);
-    expect(r.ecg_model.test_accuracy).toBeGreaterThan(0.9);
-    // A candidate after each of the first three pooling steps; the fourth feeds the head.
-    expect([...r.exits, ...r.dropped].map((e: { layer: string }) => e.layer).sort()).toEqual(['pool1', 'pool2', 'pool3']);
+  // Each sensor model is trained from its seed by the export itself; both are then replayed.
+  it.each([
+    { stream: 'ecg', frames: 100, limit: 1200, candidates: ['pool1', 'pool2', 'pool3'], minAccuracy: 0.9, mechanism: ['difference', '--threshold', '1'] },
+    { stream: 'radar', frames: 60, limit: 1500, candidates: ['pool1', 'pool2'], minAccuracy: 0.4, mechanism: ['temporal-patience', '--threshold', '1'] },
+  ])('trains the $stream model from its seed and exports its stream as a replay', async ({ stream, frames, limit, candidates, minAccuracy, mechanism }) => {
+    const dir = await mkdtemp(path.join(tmpdir(), `${stream}-`));
+    const file = path.join(dir, `${stream}.json`);
+    const r = JSON.parse((await cli('exits', 'export', '--model', stream, '--stream', stream, '--frames', String(frames), '--epochs', '2', '--train-limit', String(limit), '--output', file)).stdout);
+    const model = r[`${stream}_model`];
+    expect(model.params).toBeGreaterThan(10_000);
+    expect(model.test_accuracy).toBeGreaterThan(minAccuracy);
+    // A candidate after each pooling step but the last, which feeds the head.
+    expect([...r.exits, ...r.dropped].map((e: { layer: string }) => e.layer).sort()).toEqual(candidates);
     expect(r.exits.length).toBeGreaterThan(0);
-    expect(r.frames).toBe(100);
-    const replayed = JSON.parse((await cli('exits', 'replay', '--input', file, '--mechanism', 'difference', '--threshold', '1')).stdout);
-    expect(replayed.frames).toBe(100);
-    expect(replayed.exit_counts[0]).toBeGreaterThan(0);
-  }, 180_000);
-
-  it('trains the radar model from its seed and exports a gesture replay', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'radar-'));
-    const file = path.join(dir, 'radar.json');
-    const r = JSON.parse((await cli('exits', 'export', '--model', 'radar', '--stream', 'radar', '--frames', '60', '--epochs', '1', '--train-limit', '1500', '--output', file)).stdout);
-    expect(r.radar_model.params).toBeGreaterThan(10_000);
-    // Six gestures: well above chance even from 1,500 maps.
-    expect(r.radar_model.test_accuracy).toBeGreaterThan(0.4);
-    expect([...r.exits, ...r.dropped].map((e: { layer: string }) => e.layer).sort()).toEqual(['pool1', 'pool2']);
-    const replayed = JSON.parse((await cli('exits', 'replay', '--input', file, '--mechanism', 'temporal-patience', '--threshold', '1')).stdout);
-    expect(replayed.frames).toBe(60);
+    expect(r.frames).toBe(frames);
+    const replayed = JSON.parse((await cli('exits', 'replay', '--input', file, '--mechanism', ...mechanism)).stdout);
+    expect(replayed.frames).toBe(frames);
+    expect(replayed.exit_counts.reduce((a: number, b: number) => a + b, 0)).toBe(frames);
   }, 180_000);
 });

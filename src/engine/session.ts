@@ -13,7 +13,7 @@ import { MultiplierCatalogue, type MultiplierSummary } from './approx/catalogue-
 import { simMultiplier } from './approx/catalogue';
 import { retrainApproximate } from './approx/retrain';
 import { sampleLayer } from './noise/error-model';
-import { candidatesFrom, cloneModel, lambdaSweep, mapMultipliers, type Candidate, type MappingOptions, type MappingProgress, type MappingResult } from './noise/mapping';
+import { candidateModes, candidatesFrom, cloneModel, lambdaSweep, mapMultipliers, type Candidate, type MappingOptions, type MappingProgress, type MappingResult } from './noise/mapping';
 import { learnTolerance, type LayerTolerance, type ToleranceOptions, type ToleranceProgress, type ToleranceResult } from './noise/tolerance';
 import { yieldToEventLoop } from './util/yield';
 import { buildOperatingPoints, type QosOptions, type QosProgress, type QosResult } from './qos/build';
@@ -619,19 +619,10 @@ export class Session {
   private async networkFrom(model: tf.LayersModel, stored: StoredQos): Promise<OperatingPointNetwork> {
     try {
       const sim = ApproxSimulation.fromAffines(model, stored.affines);
-      const candidates = await this.mappingCandidates('all');
-      const byId = new Map(candidates.map((c) => [c.id, c]));
-      const prepared = new Map<string, LayerMode>();
-      const modeOf = (id: string): LayerMode => {
-        const c = byId.get(id);
-        if (!c) throw new Error(`the operating points use multiplier "${id}", which is no longer in the library`);
-        if (c.exact) return { kind: 'exact' };
-        if (!prepared.has(id)) prepared.set(id, { kind: 'approx', multiplier: simMultiplier(c.entry) });
-        return prepared.get(id)!;
-      };
+      const modes = candidateModes(await this.mappingCandidates('all'));
       const network = new OperatingPointNetwork(
         sim,
-        stored.result.points.map((p) => Object.fromEntries(Object.entries(p.assignment).map(([layer, id]) => [layer, modeOf(id)]))),
+        stored.result.points.map((p) => modes.assigned(p.assignment)),
       );
       network.importPoints(stored.points);
       return network;
@@ -685,9 +676,10 @@ export class Session {
     const rows = await probs.array();
     probs.dispose();
     const t2 = performance.now();
-    const labels = tf.tidy(() => Array.from(tf.argMax(tf.gather(test.y, tf.tensor1d(indices, 'int32')), 1).dataSync()));
     const predictions = rows.map((r) => r.indexOf(Math.max(...r)));
+    // Labels and pixels from the data set itself: nothing to compute on the device.
     const all = sliceDigits(await this.digits(), 'test');
+    const labels = indices.map((i) => all.labels[i]);
     const size = all.height * all.width;
     const pixels = new Uint8Array(indices.length * size);
     indices.forEach((i, j) => pixels.set(all.pixels.subarray(i * size, (i + 1) * size), j * size));

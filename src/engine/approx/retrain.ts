@@ -8,16 +8,6 @@ import { mulberry32, shuffleInPlace } from '../util/random';
 import { yieldToEventLoop } from '../util/yield';
 import type { ApproxSimulation, LayerMode, Method } from './simulate';
 
-export interface RetrainOptions {
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  seed?: number;
-  method?: Method;
-  shouldStop?: () => boolean;
-  onProgress?: (p: { epoch: number; step: number; totalSteps: number; loss: number }) => void;
-}
-
 export interface RetrainResult {
   stepsCompleted: number;
   cancelled: boolean;
@@ -27,43 +17,62 @@ export interface RetrainResult {
 /** Training samples BatchNorm statistics are re-estimated on after retraining. */
 export const RECALIBRATION_SAMPLES = 1024;
 
-export async function retrainApproximate(sim: ApproxSimulation, modes: Record<string, LayerMode>, data: Batchable, options: RetrainOptions): Promise<RetrainResult> {
-  const { epochs, batchSize, learningRate, seed = 1, method = 'fast', shouldStop = () => false, onProgress } = options;
-  const optimizer = tf.train.adam(learningRate);
-  const variables = sim.model.trainableWeights.map((w) => w.read() as tf.Variable);
+export interface EpochLoopOptions {
+  epochs: number;
+  batchSize: number;
+  seed?: number;
+  shouldStop?: () => boolean;
+  onProgress?: (p: { epoch: number; step: number; totalSteps: number; loss: number }) => void;
+}
+
+export interface RetrainOptions extends EpochLoopOptions {
+  learningRate: number;
+  method?: Method;
+}
+
+/**
+ * The hand-written training loops' common frame: seeded shuffles per epoch, one `step` per batch
+ * (which returns the batch loss and updates the weights), the simulation re-quantised after each
+ * update, progress, cancellation between batches, and a yield so the worker stays responsive.
+ */
+export async function runBatches(sim: ApproxSimulation, data: Batchable, options: EpochLoopOptions, step: (xb: tf.Tensor, yb: tf.Tensor) => tf.Scalar): Promise<RetrainResult> {
+  const { epochs, batchSize, seed = 1, shouldStop = () => false, onProgress } = options;
   const random = mulberry32(seed);
   const batches = Math.ceil(data.count / batchSize);
   const losses: number[] = [];
-  let step = 0;
-  let cancelled = false;
-  try {
-    for (let epoch = 1; epoch <= epochs && !cancelled; epoch++) {
-      const order = shuffleInPlace(Array.from({ length: data.count }, (_, i) => i), random);
-      for (let b = 0; b < batches; b++) {
-        if (shouldStop()) {
-          cancelled = true;
-          break;
-        }
-        const loss = tf.tidy(() => {
-          const idx = tf.tensor1d(order.slice(b * batchSize, (b + 1) * batchSize), 'int32');
-          const xb = tf.gather(data.x, idx);
-          const yb = tf.gather(data.y, idx);
-          return optimizer.minimize(() => crossEntropy(sim.runForTraining(xb, modes, method), yb), true, variables)!;
-        });
-        losses.push((await loss.data())[0]);
-        loss.dispose();
-        sim.requantise();
-        step++;
-        onProgress?.({ epoch, step, totalSteps: epochs * batches, loss: losses[losses.length - 1] });
-        await yieldToEventLoop();
-      }
+  let done = 0;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const order = shuffleInPlace(Array.from({ length: data.count }, (_, i) => i), random);
+    for (let b = 0; b < batches; b++) {
+      if (shouldStop()) return { stepsCompleted: done, cancelled: true, losses };
+      const loss = tf.tidy(() => {
+        const idx = tf.tensor1d(order.slice(b * batchSize, (b + 1) * batchSize), 'int32');
+        return step(tf.gather(data.x, idx), tf.gather(data.y, idx));
+      });
+      losses.push((await loss.data())[0]);
+      loss.dispose();
+      sim.requantise();
+      done++;
+      onProgress?.({ epoch, step: done, totalSteps: epochs * batches, loss: losses[losses.length - 1] });
+      await yieldToEventLoop();
     }
+  }
+  return { stepsCompleted: done, cancelled: false, losses };
+}
+
+export async function retrainApproximate(sim: ApproxSimulation, modes: Record<string, LayerMode>, data: Batchable, options: RetrainOptions): Promise<RetrainResult> {
+  const { learningRate, method = 'fast' } = options;
+  const optimizer = tf.train.adam(learningRate);
+  const variables = sim.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let result: RetrainResult;
+  try {
+    result = await runBatches(sim, data, options, (xb, yb) => optimizer.minimize(() => crossEntropy(sim.runForTraining(xb, modes, method), yb), true, variables)!);
   } finally {
     optimizer.dispose();
   }
   // BatchNorm's moving statistics lag far behind a few hundred steps (momentum 0.99): measure them
   // afresh through the approximate layers, as the deployed network will see them.
-  if (step > 0) {
+  if (result.stepsCompleted > 0) {
     const x = data.x.slice(0, Math.min(RECALIBRATION_SAMPLES, data.count));
     try {
       await sim.recalibrateBatchNorm(x, modes, 128, method);
@@ -71,5 +80,5 @@ export async function retrainApproximate(sim: ApproxSimulation, modes: Record<st
       x.dispose();
     }
   }
-  return { stepsCompleted: step, cancelled, losses };
+  return result;
 }

@@ -155,9 +155,10 @@ export interface MappingResult {
   ms: number;
 }
 
-/** A candidate as a layer mode; each table is factorised once per mapping, not once per use. */
-function modes() {
+/** Candidates as layer modes; each table is factorised once per use of this object, not once per layer. */
+export function candidateModes(candidates: Candidate[]) {
   const prepared = new Map<string, LayerMode>();
+  const byId = new Map(candidates.map((c) => [c.id, c]));
   const of = (c: Candidate): LayerMode => {
     if (c.exact) return { kind: 'exact' };
     let m = prepared.get(c.id);
@@ -165,7 +166,16 @@ function modes() {
     return m;
   };
   const uniform = (sim: ApproxSimulation, c: Candidate | null): Record<string, LayerMode> => Object.fromEntries(sim.multiplyLayers().map((n) => [n, c === null ? { kind: 'exact' } : of(c)]));
-  return { of, uniform };
+  /** Modes for a layer → multiplier-id assignment. */
+  const assigned = (assignment: Record<string, string>): Record<string, LayerMode> =>
+    Object.fromEntries(
+      Object.entries(assignment).map(([layer, id]) => {
+        const c = byId.get(id);
+        if (!c) throw new Error(`layer ${layer} uses multiplier "${id}", which is not in the library`);
+        return [layer, of(c)];
+      }),
+    );
+  return { of, uniform, assigned };
 }
 
 /**
@@ -179,7 +189,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
   const reference = train.x.slice(0, Math.min(referenceCount, train.count));
   const recalibration = train.x.slice(0, Math.min(RECALIBRATION_SAMPLES, train.count));
   const sims: ApproxSimulation[] = [];
-  const mode = modes();
+  const mode = candidateModes(candidates);
   const models: tf.LayersModel[] = [];
   try {
     // The user's model quantised with the exact multiplier: the accuracy to keep.

@@ -4,10 +4,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { RECALIBRATION_SAMPLES } from '../approx/retrain';
 import { ApproxSimulation, type LayerMode } from '../approx/simulate';
-import { simMultiplier } from '../approx/catalogue';
 import type { Batchable } from '../data/tensors';
 import { sampleLayer } from '../noise/error-model';
-import { accuracyOf, cloneModel, errorModelPairs, type Candidate } from '../noise/mapping';
+import { accuracyOf, candidateModes, cloneModel, errorModelPairs, type Candidate } from '../noise/mapping';
 import { learnTolerance, type ToleranceOptions, type ToleranceProgress } from '../noise/tolerance';
 import { yieldToEventLoop } from '../util/yield';
 import { OperatingPointNetwork, type ParameterOverhead } from './network';
@@ -139,17 +138,10 @@ export async function buildOperatingPoints(model: tf.LayersModel, train: Batchab
     report('search', 0, `clustering into ${instances} multiplier instances`);
     const search = searchOperatingPoints(layers, pairs, candidates, { instances, scales, seed });
     const byId = new Map(candidates.map((c) => [c.id, c]));
-    const prepared = new Map<string, LayerMode>();
-    const modeOf = (id: string): LayerMode => {
-      const c = byId.get(id)!;
-      if (c.exact) return { kind: 'exact' };
-      let m = prepared.get(id);
-      if (!m) prepared.set(id, (m = { kind: 'approx', multiplier: simMultiplier(c.entry) }));
-      return m;
-    };
+    const modes = candidateModes(candidates);
     network = new OperatingPointNetwork(
       sim,
-      search.points.map((p) => Object.fromEntries(Object.entries(p.assignment).map(([layer, id]) => [layer, modeOf(id)]))),
+      search.points.map((p) => modes.assigned(p.assignment)),
     );
     report('evaluate', 0, 'accuracy of every point before fine-tuning');
     await network.recalibrate(recalibration);

@@ -4,12 +4,10 @@
 // the point's copies (tf.Variable.assign shares storage), so it copies no data and runs no kernel.
 import * as tf from '@tensorflow/tfjs';
 import { ApproxSimulation, type LayerMode } from '../approx/simulate';
-import { RECALIBRATION_SAMPLES } from '../approx/retrain';
+import { RECALIBRATION_SAMPLES, runBatches, type RetrainResult } from '../approx/retrain';
 import type { Batchable } from '../data/tensors';
 import { accuracyOf } from '../noise/mapping';
 import { crossEntropy } from '../train/loss';
-import { mulberry32, shuffleInPlace } from '../util/random';
-import { yieldToEventLoop } from '../util/yield';
 
 /** One of the model's variables that every operating point holds its own copy of. */
 interface Slot {
@@ -123,50 +121,29 @@ export class OperatingPointNetwork {
     const shared = this.sim.model.trainableWeights.map((w) => w.read() as tf.Variable).filter((v) => !perPoint.has(v.name));
     const trainableSlots = this.slots.flatMap((s, i) => (s.trainable ? [i] : []));
     const optimizer = tf.train.adam(learningRate);
-    const random = mulberry32(seed);
-    const batches = Math.ceil(data.count / batchSize);
-    const losses: number[] = [];
-    let step = 0;
-    let cancelled = false;
     const n = this.points;
+    let run: RetrainResult;
     try {
-      for (let epoch = 1; epoch <= epochs && !cancelled; epoch++) {
-        const order = shuffleInPlace(Array.from({ length: data.count }, (_, i) => i), random);
-        for (let b = 0; b < batches; b++) {
-          if (shouldStop()) {
-            cancelled = true;
-            break;
-          }
-          const loss = tf.tidy(() => {
-            const idx = tf.tensor1d(order.slice(b * batchSize, (b + 1) * batchSize), 'int32');
-            const xb = tf.gather(data.x, idx);
-            const yb = tf.gather(data.y, idx);
-            const gradients: tf.NamedTensorMap = {};
-            let total = tf.scalar(0);
-            for (let p = 0; p < n; p++) {
-              this.activate(p);
-              const own = trainableSlots.map((i) => this.slots[i].variable.read() as tf.Variable);
-              const { value, grads } = tf.variableGrads(() => crossEntropy(this.sim.runForTraining(xb, this.modes[p]), yb), [...shared, ...own]);
-              for (const v of shared) gradients[v.name] = gradients[v.name] ? tf.add(gradients[v.name], grads[v.name]) : grads[v.name];
-              // The point's own parameters: the average's share of its gradient, on its copies.
-              trainableSlots.forEach((i, j) => (gradients[this.copies[p][i].name] = tf.div(grads[own[j].name], n)));
-              total = tf.add(total, value);
-            }
-            for (const v of shared) gradients[v.name] = tf.div(gradients[v.name], n);
-            optimizer.applyGradients(Object.entries(gradients).map(([name, tensor]) => ({ name, tensor })));
-            return tf.div(total, n);
-          });
-          losses.push((await loss.data())[0]);
-          loss.dispose();
-          this.sim.requantise();
-          step++;
-          onProgress?.({ epoch, step, totalSteps: epochs * batches, loss: losses[losses.length - 1] });
-          await yieldToEventLoop();
+      run = await runBatches(this.sim, data, { epochs, batchSize, seed, shouldStop, onProgress }, (xb, yb) => {
+        const gradients: tf.NamedTensorMap = {};
+        let total = tf.scalar(0);
+        for (let p = 0; p < n; p++) {
+          this.activate(p);
+          const own = trainableSlots.map((i) => this.slots[i].variable.read() as tf.Variable);
+          const { value, grads } = tf.variableGrads(() => crossEntropy(this.sim.runForTraining(xb, this.modes[p]), yb), [...shared, ...own]);
+          for (const v of shared) gradients[v.name] = gradients[v.name] ? tf.add(gradients[v.name], grads[v.name]) : grads[v.name];
+          // The point's own parameters: the average's share of its gradient, on its copies.
+          trainableSlots.forEach((i, j) => (gradients[this.copies[p][i].name] = tf.div(grads[own[j].name], n)));
+          total = tf.add(total, value);
         }
-      }
+        for (const v of shared) gradients[v.name] = tf.div(gradients[v.name], n);
+        optimizer.applyGradients(Object.entries(gradients).map(([name, tensor]) => ({ name, tensor })));
+        return tf.div(total, n) as tf.Scalar;
+      });
     } finally {
       optimizer.dispose();
     }
+    const step = run.stepsCompleted;
     // Training mode moved the model's moving statistics, not the points': measure each afresh.
     if (step > 0) {
       const x = data.x.slice(0, Math.min(RECALIBRATION_SAMPLES, data.count));
@@ -178,7 +155,7 @@ export class OperatingPointNetwork {
     } else {
       this.activate(Math.max(this.active, 0));
     }
-    return { steps: step, cancelled, losses };
+    return { steps: step, cancelled: run.cancelled, losses: run.losses };
   }
 
   parameterOverhead(): ParameterOverhead {

@@ -14,7 +14,6 @@ describe('operating points through the session', () => {
     const before = await session.evaluate();
     await expect(session.restoreOperatingPoints()).resolves.toBeNull();
     expect(() => session.switchOperatingPoint(0)).toThrow(/build them first/);
-    const tensors = tf.memory().numTensors;
     const r = await session.buildOperatingPoints({ epochs: 1, trainLimit: 256, testLimit: 300, batchSize: 32, finetuneEpochs: 1, referenceCount: 64, instances: 3 });
 
     expect(r.points.map((p) => p.scale)).toEqual([0.3, 1, 2]);
@@ -64,6 +63,5 @@ describe('operating points through the session', () => {
     await session.open({ kind: 'zoo', name: 'lenet' });
     expect(() => session.switchOperatingPoint(0)).toThrow(/build them first/);
     expect(tf.memory().numTensors).toBeLessThan(held);
-    expect(tensors).toBeGreaterThan(0);
   }, 240_000);
 });
