@@ -3,8 +3,8 @@ import { syntheticReplay } from '../src/engine/exits/testing';
 import { replayToJson } from '../src/engine/exits/replay-file';
 import { openStudio, percentOf, waitForModel } from './helpers';
 
-const replayFile = (frames: number, edit: (j: { streams: { frames: { logits: number[][] }[] }[] }) => void = () => {}) => {
-  const json = replayToJson(syntheticReplay(frames, 3)) as { streams: { frames: { logits: number[][] }[] }[] };
+const replayFile = (frames: number, edit: (j: { streams: { frames: { logits: number[][] }[] }[] }) => void = () => {}, features = 0) => {
+  const json = replayToJson(syntheticReplay(frames, 3, 10, features)) as { streams: { frames: { logits: number[][] }[] }[] };
   edit(json);
   return { name: 'stream.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(json)) };
 };
@@ -17,6 +17,7 @@ test('exits: a replay file from elsewhere is swept over every mechanism; a bad o
   const rows = page.getByTestId('exits-table').locator('tbody tr');
   await expect(rows).toHaveCount(4);
   await expect(rows.nth(3).locator('th')).toHaveText('final');
+  await page.getByRole('tab', { name: 'Trade-off' }).click();
   await expect(page.getByTestId('exits-choices').locator('tbody tr')).toHaveCount(6);
   await expect(page.getByTestId('exits-best')).toContainText('fewer MACs');
   // The overall choice is the cheapest of the per-mechanism choices.
@@ -33,8 +34,10 @@ test('exits: a replay file from elsewhere is swept over every mechanism; a bad o
   // A frame with a short logits row: refused, with the place; what was shown stays.
   await page.getByLabel('Replay file').setInputFiles(replayFile(50, (j) => j.streams[0].frames[7].logits[2].pop()));
   await expect(page.getByRole('alert')).toContainText('stream.json: streams[0].frames[7].logits[2]: 9 numbers, expected 10 (classes)');
+  await page.getByRole('tab', { name: 'Each exit' }).click();
   await expect(rows).toHaveCount(4);
   await expect(page.getByTestId('exits-table').locator('..').locator('..')).toContainText('3,000 frames');
+  await page.getByRole('tab', { name: 'Trade-off' }).click();
 
   // The sweep survives a reload.
   await page.reload();
@@ -54,7 +57,21 @@ test('exits: building exits for the open model records a digit video through the
   expect(percentOf(await rows.nth(0).locator('td').nth(3).textContent())).toBeGreaterThan(50);
   expect(percentOf(await rows.nth(1).locator('td').nth(3).textContent())).toBeGreaterThan(95);
   await expect(page.getByTestId('exits-view')).toContainText('300 frames, digit video');
-  await expect(page.getByTestId('exits-choices').locator('tbody tr')).toHaveCount(6);
+
+  // The stream plays with its pictures; the pooled block features were recorded, so feature difference is offered.
+  await page.getByRole('tab', { name: 'Stream' }).click();
+  await expect(page.getByTestId('stream-picture')).toBeVisible();
+  await expect(page.getByLabel('Mechanism').locator('option')).toHaveCount(7);
+  await page.getByLabel('Mechanism').selectOption('feature-difference');
+  await expect(page.getByTestId('stream-totals')).toContainText('Whole stream with feature difference');
+  const picture = () => page.getByTestId('stream-picture').evaluate((c: HTMLCanvasElement) => c.toDataURL());
+  const before = await picture();
+  await page.getByRole('button', { name: 'Next frame' }).click();
+  await expect(page.getByTestId('stream-position')).toHaveText('frame 2 / 300');
+  await expect.poll(picture).not.toBe(before);
+
+  await page.getByRole('tab', { name: 'Trade-off' }).click();
+  await expect(page.getByTestId('exits-choices').locator('tbody tr')).toHaveCount(7);
 
   // Hardware: every split over MCU → edge → cloud, the chosen one first; a tiny MCU memory rules
   // out every split that puts weights on it, and the verdicts say so.
@@ -68,4 +85,63 @@ test('exits: building exits for the open model records a digit video through the
   await page.getByLabel('Latency limit, ms').fill('-3');
   await expect(page.getByText('latency limit: enter a positive number')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Map onto these processors' })).toBeDisabled();
+});
+
+test('exits: the exits, their confidence, and the stream played under a threshold dragged on its trace', async ({ page }) => {
+  await openStudio(page, '#view=exits&model=lenet');
+  await page.getByLabel('Replay file').setInputFiles(replayFile(3000, () => {}, 16));
+
+  // The network strip: choosing an exit shows its confidence histogram, right and wrong apart.
+  const strip = page.getByTestId('exit-strip');
+  await expect(strip.locator('li')).toHaveCount(4);
+  await strip.getByRole('button', { name: /^exit 2/ }).click();
+  await expect(page.getByTestId('figure-exit-2-confidence')).toContainText('Confidence of exit 2 on the stream');
+  await expect(page.getByTestId('figure-exit-2-confidence').locator('.recharts-bar-rectangle').first()).toBeVisible();
+
+  await page.getByRole('tab', { name: 'Stream' }).click();
+  await page.getByLabel('Mechanism').selectOption('difference');
+  const totals = page.getByTestId('stream-totals');
+  await expect(totals).toContainText('Whole stream with difference detection');
+  const saved = async () => Number(/\(([\d.]+) % saved\)/.exec((await totals.textContent()) ?? '')![1]);
+
+  // Stepping and playing move the frame; the readouts follow the frame.
+  await page.getByRole('button', { name: 'Next frame' }).click();
+  await expect(page.getByTestId('stream-position')).toHaveText('frame 2 / 3,000');
+  await expect(page.getByTestId('stream-answered')).not.toBeEmpty();
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
+  await expect.poll(async () => Number(/frame ([\d,]+)/.exec((await page.getByTestId('stream-position').textContent()) ?? '')![1].replace(',', ''))).toBeGreaterThan(4);
+  await page.getByRole('button', { name: 'Pause' }).click();
+
+  // Dragging the threshold up: fewer full inferences, more saved; the line's value follows.
+  const slider = page.getByTestId('trace-threshold');
+  const tau = async () => Number(await slider.getAttribute('aria-valuenow'));
+  const tau0 = await tau();
+  const saved0 = await saved();
+  const badge = (await slider.locator('rect').last().boundingBox())!;
+  await page.mouse.move(badge.x + badge.width / 2, badge.y + badge.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(badge.x + badge.width / 2, badge.y - 40, { steps: 5 });
+  await page.mouse.up();
+  await expect.poll(tau).toBeGreaterThan(tau0);
+  await expect.poll(saved).toBeGreaterThan(saved0);
+  // And by keyboard, down again.
+  const tau1 = await tau();
+  await slider.focus();
+  await page.keyboard.press('PageDown');
+  await expect.poll(tau).toBeLessThan(tau1);
+  await expect(page.getByRole('spinbutton', { name: 'Threshold τ' })).toHaveValue(String(await tau()));
+
+  // The stream comes back after a reload, as it was.
+  await page.reload();
+  await waitForModel(page);
+  await expect(page.getByRole('tab', { name: 'Stream' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByLabel('Mechanism')).toHaveValue('difference');
+  await expect(page.getByTestId('stream-trace')).toBeVisible();
+
+  // The trade-off table plays any mechanism's cheapest setting.
+  await page.getByRole('tab', { name: 'Trade-off' }).click();
+  await expect(page.getByTestId('exits-choices').locator('tbody tr')).toHaveCount(7);
+  await page.getByRole('button', { name: /^Play the stream with temporal patience/ }).click();
+  await expect(page.getByLabel('Mechanism')).toHaveValue('temporal-patience');
+  await expect(totals).toContainText('Whole stream with temporal patience');
 });

@@ -85,6 +85,12 @@ const api = {
   buildExits: (request: ExitsRequest, onProgress?: (p: { exit: number; exits: number; epoch: number; loss: number }) => void) => session.buildExits(request, onProgress),
   importReplay: (text: string, fileName: string) => session.importReplay(text, fileName),
   mapExitsToHardware: (spec: HardwareSpec, setting: MechanismSettings) => session.mapExitsToHardware(spec, setting),
+  restoreExits: () => session.restoreExits(),
+  exitTrace: (setting: MechanismSettings) => {
+    const t = session.exitTrace(setting);
+    return Comlink.transfer(t, [t.exit.buffer, t.prediction.buffer, t.label.buffer, t.cost.buffer, t.value.buffer, t.streamStart.buffer, t.confidence.buffer]);
+  },
+  exitPictureRange: (start: number, count: number) => session.exitPictureRange(start, count),
   sweepExits: (options?: { steps?: number; floorPp?: number; costCap?: number }) => session.sweepExits(options),
   multiplierErrorTable: async (id: string) => {
     const table = await session.multipliers.errorTable(id);

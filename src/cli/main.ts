@@ -437,7 +437,7 @@ exits
   })
   .option('--patience <n>', 'patience n', wholeOrZero('patience'))
   .option('--exit <k>', 'difference: the exit compared, counted from 1', int('exit'), 1)
-  .addOption(new Option('--reference <which>', 'difference: compare with the last full inference or the previous frame').choices(['last-full', 'previous']).default('last-full'))
+  .addOption(new Option('--reference <which>', 'difference and feature-difference: compare with the last full inference or the previous frame').choices(['last-full', 'previous']).default('last-full'))
   .action(async (opts: { input: string; mechanism: Mechanism; threshold?: number; patience?: number; exit: number; reference: 'last-full' | 'previous' }) => {
     if (opts.mechanism === 'patience' ? opts.patience === undefined : opts.threshold === undefined) throw new Error(opts.mechanism === 'patience' ? 'patience needs --patience N' : `${opts.mechanism} needs --threshold T`);
     const r = await readReplay(opts.input);
@@ -539,7 +539,7 @@ exits
   .requiredOption('--input <file>', 'replay file (JSON)')
   .option('--steps <n>', 'thresholds per mechanism', int('steps'), 100)
   .option('--exit <k>', 'difference: the exit compared, counted from 1', int('exit'), 1)
-  .addOption(new Option('--reference <which>', 'difference: reference').choices(['last-full', 'previous']).default('last-full'))
+  .addOption(new Option('--reference <which>', 'difference and feature-difference: reference').choices(['last-full', 'previous']).default('last-full'))
   .option('--accuracy-floor <pp>', 'calibration: cheapest point within this many points of the single-exit accuracy', nonNegative('accuracy floor'), 2)
   .option('--cost-cap <fraction>', 'calibration: most accurate point at or below this relative cost', positive('cost cap'), 0.5)
   .action(async (opts: { input: string; steps: number; exit: number; reference: 'last-full' | 'previous'; accuracyFloor: number; costCap: number }) => {
@@ -552,7 +552,7 @@ exits
     const all = Object.values(curves).flat();
     const floor = single.accuracy - opts.accuracyFloor / 100;
     const c = calibrate(all, { accuracyFloor: floor, costCap: opts.costCap });
-    const best = (m: Mechanism) => calibrate(curves[m], { accuracyFloor: floor, costCap: opts.costCap }).cheapestAbove;
+    const best = (m: Mechanism) => calibrate(curves[m] ?? [], { accuracyFloor: floor, costCap: opts.costCap }).cheapestAbove;
     print({
       frames: r.streams.reduce((s, x) => s + x.frames, 0),
       single_exit: { accuracy: single.accuracy, mean_macs: single.meanMacs },
@@ -564,7 +564,7 @@ exits
         best_ratio: c.bestRatio && point(c.bestRatio),
         cheapest_above_floor: c.cheapestAbove && point(c.cheapestAbove),
         most_accurate_under_cap: c.mostAccurateUnder && point(c.mostAccurateUnder),
-        cheapest_above_floor_per_mechanism: Object.fromEntries(MECHANISMS.map((m) => [m, best(m) && point(best(m)!)])),
+        cheapest_above_floor_per_mechanism: Object.fromEntries(MECHANISMS.filter((m) => curves[m]).map((m) => [m, best(m) && point(best(m)!)])),
       },
       sweep_ms: ms,
     });

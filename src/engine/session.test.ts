@@ -5,6 +5,8 @@ import { Session } from './session';
 import { nodeHost } from './host-node';
 import { invalidUploads, validUpload } from '../../e2e/fixtures';
 import { MODELS_DIR } from './models/io-node';
+import { replayToJson } from './exits/replay-file';
+import { syntheticReplay } from './exits/testing';
 
 beforeAll(() => initNodeBackend('wasm'));
 
@@ -134,4 +136,28 @@ describe('Session', () => {
       expect(host.storage.map.size).toBe(0);
     });
   }
+
+  it('keeps the last replay for the next visit and replays any setting frame by frame', async () => {
+    const host = nodeHost();
+    const session = new Session(host);
+    const text = JSON.stringify(replayToJson(syntheticReplay(400, 5, 10, 8)));
+    const summary = await session.importReplay(text, 'walk.json');
+    expect(summary.mechanisms).toContain('feature-difference');
+    expect(summary.stats).toHaveLength(4);
+    expect(summary.streams).toEqual([{ name: 'stream 1', frames: 400 }]);
+    expect(session.exitPictureRange(0, 10)).toBeNull();
+    const sweep = session.sweepExits({ steps: 10 });
+    const point = sweep.curves.difference![4];
+    const trace = session.exitTrace(point.settings);
+    expect(trace.accuracy).toBe(point.accuracy);
+    expect(trace.meanMacs).toBeCloseTo(point.meanMacs, 9);
+    expect(trace.confidence).toHaveLength(400);
+
+    // A bad file changes nothing, here or in storage.
+    await expect(session.importReplay('{"classes": 2}', 'bad.json')).rejects.toThrow(/exits/);
+    const later = new Session(host);
+    expect((await later.restoreExits())?.title).toBe('walk.json');
+    expect(later.exitTrace(point.settings).exit).toEqual(trace.exit);
+    expect(await new Session(nodeHost()).restoreExits()).toBeNull();
+  });
 });

@@ -22,7 +22,8 @@ import type { Affine } from './approx/quantise';
 import { augmentWithExits } from './exits/augment';
 import { recordReplay } from './exits/record';
 import { parseReplayText, type ReplayData } from './exits/replay-file';
-import { finalOnly, MECHANISMS, prepareReplay, type Mechanism, type PreparedReplay } from './exits/replay';
+import { availableMechanisms, emptyTrace, finalOnly, MECHANISMS, prepareReplay, type Mechanism, type PreparedReplay, type ReplayTrace } from './exits/replay';
+import { exitStatistics, type ExitStreamStats } from './exits/stats';
 import { calibrate, paretoFront, sweep, type Calibration, type SweepPoint as ThresholdPoint } from './exits/sweep';
 import { digitVideo } from './data/digit-video';
 import { inputBytes as modelInputBytes, mapToHardware, segmentProfiles, type HardwareMapping, type HardwareSpec, type SegmentProfile } from './exits/hardware';
@@ -199,11 +200,37 @@ export interface ExitsSummary {
   frames: number;
   exits: { name: string; segmentMacs: number; branchMacs: number; testAccuracy: number | null }[];
   dropped: { layer: string; testAccuracy: number }[];
+  /** Each exit alone on the replayed stream: accuracy and confidence histograms. */
+  stats: ExitStreamStats[];
+  /** Frames per stream, in order. */
+  streams: { name: string; frames: number }[];
+  /** The mechanisms this replay can evaluate (feature-difference needs recorded features). */
+  mechanisms: Mechanism[];
+  /** Whether the frames' pictures can be shown (a digit video recorded here). */
+  pictures: boolean;
+}
+
+/** Every frame's decision under one setting, with the first exit's confidence and the totals. */
+export type StreamTrace = ReplayTrace & { confidence: Float64Array; accuracy: number; meanMacs: number; full: number };
+
+/** A stream's frames as pictures (digit video): 0–255 grey, one frame after another. */
+export interface FramePictures {
+  height: number;
+  width: number;
+  pixels: Uint8Array;
+}
+
+interface StoredExits {
+  data: ReplayData;
+  summary: ExitsSummary;
+  profiles: { profiles: SegmentProfile[]; inputBytes: number; complete: boolean };
+  pictures: FramePictures | null;
 }
 
 export interface ExitsSweep {
   single: { accuracy: number; meanMacs: number };
-  curves: Record<Mechanism, ThresholdPoint[]>;
+  /** Curves of the mechanisms this replay can evaluate (feature-difference only with recorded features). */
+  curves: Partial<Record<Mechanism, ThresholdPoint[]>>;
   front: ThresholdPoint[];
   /** Per mechanism, then over all: the cheapest point within `floorPp` of the single exit's accuracy. */
   cheapest: Record<Mechanism | 'all', ThresholdPoint | null>;
@@ -213,8 +240,15 @@ export interface ExitsSweep {
   ms: number;
 }
 
+/** What every replay summary says of the replay itself. */
+function replayFacts(data: ReplayData, prepared: PreparedReplay): Pick<ExitsSummary, 'stats' | 'streams' | 'mechanisms'> {
+  return { stats: exitStatistics(prepared), streams: data.streams.map((s, i) => ({ name: s.name ?? `stream ${i + 1}`, frames: s.frames.length })), mechanisms: availableMechanisms(prepared) };
+}
+
 const USER_PREFIX = 'user-model/';
 const QOS_PREFIX = 'qos/';
+/** The last replay (built or loaded), so the stream can be played again after a reload. */
+const EXITS_KEY = 'exits/current';
 const sourceKey = (s: ModelSource) => (s.kind === 'zoo' ? `zoo:${s.name}` : `user:${s.id}`);
 
 /** A newer open() request won: the caller can ignore this one. */
@@ -245,6 +279,7 @@ export class Session {
   private replaySummary: ExitsSummary | null = null;
   /** What the hardware mapping needs of the network behind the replay (layer types and weights only when built here). */
   private exitProfiles: { profiles: SegmentProfile[]; inputBytes: number; complete: boolean } | null = null;
+  private exitPictures: FramePictures | null = null;
 
   constructor(private readonly host: SessionHost) {
     this.multipliers = new MultiplierCatalogue(host.storage);
@@ -707,8 +742,8 @@ export class Session {
         } finally {
           x.dispose();
         }
-        this.replay = { data, prepared: prepareReplay(data) };
-        this.exitProfiles = { profiles: segmentProfiles(model, augmented), inputBytes: modelInputBytes(model), complete: true };
+        const prepared = prepareReplay(data);
+        const pictures = { height: video.height, width: video.width, pixels: Uint8Array.from(video.pixels, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)) };
         const summary: ExitsSummary = {
           source: 'model',
           title,
@@ -716,8 +751,10 @@ export class Session {
           frames: video.frames,
           exits: data.exits.map((e, i) => ({ ...e, testAccuracy: i < augmented.exits.length ? augmented.exits[i].accuracy : augmented.finalAccuracy })),
           dropped: augmented.dropped.map((d) => ({ layer: d.layer, testAccuracy: d.accuracy })),
+          ...replayFacts(data, prepared),
+          pictures: true,
         };
-        this.replaySummary = summary;
+        await this.installReplay({ data, summary, profiles: { profiles: segmentProfiles(model, augmented), inputBytes: modelInputBytes(model), complete: true }, pictures }, prepared);
         return summary;
       } finally {
         for (const e of augmented.exits) e.model.dispose();
@@ -726,24 +763,74 @@ export class Session {
   }
 
   /** Takes a replay file (recorded anywhere); a bad one changes nothing and says where it is wrong. */
-  importReplay(text: string, fileName: string): ExitsSummary {
+  async importReplay(text: string, fileName: string): Promise<ExitsSummary> {
     const data = parseReplayText(text);
-    this.replay = { data, prepared: prepareReplay(data) };
-    // A file carries MACs only: no layer types, weights or activation sizes to check against.
-    this.exitProfiles = {
-      profiles: data.exits.map((e) => ({ name: e.name, macs: e.segmentMacs, weightBytes: 0, layerTypes: [], branchMacs: e.branchMacs, branchWeightBytes: 0, branchLayerTypes: [], outputBytes: 0 })),
-      inputBytes: 0,
-      complete: false,
-    };
-    this.replaySummary = {
+    const prepared = prepareReplay(data);
+    const summary: ExitsSummary = {
       source: 'file',
       title: fileName,
       classes: data.classes,
       frames: data.streams.reduce((s, x) => s + x.frames.length, 0),
       exits: data.exits.map((e) => ({ ...e, testAccuracy: null })),
       dropped: [],
+      ...replayFacts(data, prepared),
+      pictures: false,
     };
-    return this.replaySummary;
+    // A file carries MACs only: no layer types, weights or activation sizes to check against.
+    const profiles = {
+      profiles: data.exits.map((e) => ({ name: e.name, macs: e.segmentMacs, weightBytes: 0, layerTypes: [], branchMacs: e.branchMacs, branchWeightBytes: 0, branchLayerTypes: [], outputBytes: 0 })),
+      inputBytes: 0,
+      complete: false,
+    };
+    await this.installReplay({ data, summary, profiles, pictures: null }, prepared);
+    return summary;
+  }
+
+  /** Makes `stored` the replay every exit view works on, and keeps it for the next visit. */
+  private async installReplay(stored: StoredExits, prepared = prepareReplay(stored.data)): Promise<void> {
+    this.replay = { data: stored.data, prepared };
+    this.replaySummary = stored.summary;
+    this.exitProfiles = stored.profiles;
+    this.exitPictures = stored.pictures;
+    await this.host.storage.set(EXITS_KEY, stored);
+  }
+
+  /** The replay kept from an earlier visit (null when none is stored), made current again. */
+  async restoreExits(): Promise<ExitsSummary | null> {
+    if (this.replaySummary) return this.replaySummary;
+    const stored = await this.host.storage.get<StoredExits>(EXITS_KEY);
+    if (!stored?.data || !stored.summary?.stats) return null;
+    const prepared = prepareReplay(stored.data);
+    this.replay = { data: stored.data, prepared };
+    this.replaySummary = stored.summary;
+    this.exitProfiles = stored.profiles;
+    this.exitPictures = stored.pictures;
+    return stored.summary;
+  }
+
+  /** Every frame's decision under one mechanism setting, for the stream player. */
+  exitTrace(setting: MechanismSettings): StreamTrace {
+    if (!this.replay) throw new Error('no replay yet: build exits for a model or load a replay file');
+    const r = this.replay.prepared;
+    const frames = r.streams.reduce((n, s) => n + s.frames, 0);
+    const trace = emptyTrace(frames);
+    const o = replayMechanism(r, setting, trace);
+    // The first exit's confidence, whatever the mechanism: the trace every view can show.
+    const confidence = new Float64Array(frames);
+    let at = 0;
+    for (const s of r.streams) for (let t = 0; t < s.frames; t++) confidence[at++] = s.confidence[t * r.exitCount];
+    return { ...trace, confidence, accuracy: o.accuracy, meanMacs: o.meanMacs, full: r.full };
+  }
+
+  /** Pictures of frames [start, start + count) of the replayed stream, when it was recorded here. */
+  exitPictureRange(start: number, count: number): FramePictures | null {
+    const p = this.exitPictures;
+    if (!p) return null;
+    const size = p.height * p.width;
+    const frames = p.pixels.length / size;
+    const from = Math.max(0, Math.min(frames, start));
+    const to = Math.max(from, Math.min(frames, start + count));
+    return { height: p.height, width: p.width, pixels: p.pixels.slice(from * size, to * size) };
   }
 
   /** Every mechanism over `steps` thresholds on the current replay, with the Pareto front and calibrated choices. */
@@ -756,7 +843,7 @@ export class Session {
     const single = finalOnly(r);
     const floor = single.accuracy - floorPp / 100;
     const all = Object.values(curves).flat();
-    const cheapest = Object.fromEntries([...MECHANISMS.map((m) => [m, calibrate(curves[m], { accuracyFloor: floor, costCap }).cheapestAbove] as const), ['all', calibrate(all, { accuracyFloor: floor, costCap }).cheapestAbove] as const]) as ExitsSweep['cheapest'];
+    const cheapest = Object.fromEntries([...MECHANISMS.map((m) => [m, calibrate(curves[m] ?? [], { accuracyFloor: floor, costCap }).cheapestAbove] as const), ['all', calibrate(all, { accuracyFloor: floor, costCap }).cheapestAbove] as const]) as ExitsSweep['cheapest'];
     return { single: { accuracy: single.accuracy, meanMacs: single.meanMacs }, curves, front: paretoFront(all), cheapest, calibration: calibrate(all, { accuracyFloor: floor, costCap }), floorPp, costCap, ms: performance.now() - t0 };
   }
 

@@ -3,9 +3,10 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import type { BackendChoice } from '../../engine/backend/select';
-import type { ApproxEvaluation, Assignment, ExitsSummary, ExitsSweep, MappingRequest, ModelSource, ModelSummary, PointPredictions, QosRequest, SampleBatch, SweepPoint, ToleranceReport, UserModelMeta } from '../../engine/session';
+import type { ApproxEvaluation, Assignment, ExitsSummary, ExitsSweep, FramePictures, StreamTrace, MappingRequest, ModelSource, ModelSummary, PointPredictions, QosRequest, SampleBatch, SweepPoint, ToleranceReport, UserModelMeta } from '../../engine/session';
 import type { QosProgress, QosResult } from '../../engine/qos/build';
 import type { HardwareMapping, HardwareSpec } from '../../engine/exits/hardware';
+import type { MechanismSettings } from '../../engine/exits/replay';
 import type { MappingProgress, MappingResult } from '../../engine/noise/mapping';
 import type { ToleranceProgress } from '../../engine/noise/tolerance';
 import type { ZooModel } from '../../engine/models/zoo-manifest';
@@ -93,6 +94,25 @@ export interface StudioState {
   importReplayFile(name: string, text: string): Promise<void>;
   /** Maps the exits onto `spec` with the termination rates of the cheapest setting within the floor. */
   mapExits(spec: HardwareSpec): Promise<void>;
+  setExitsTab(tab: ExitsTab): void;
+  /** Brings the replay kept in this browser back into the engine (after a reload). */
+  restoreExits(): Promise<void>;
+  /** Replays the stream under `setting`: the player's trace follows. */
+  setStreamSetting(setting: MechanismSettings): Promise<void>;
+  setStreamFrame(frame: number): void;
+  /** Pictures of the frames around `frame`, when the stream was recorded here. */
+  loadStreamPictures(frame: number): Promise<void>;
+}
+
+export type ExitsTab = 'exits' | 'stream' | 'tradeoff';
+
+export interface StreamState {
+  setting: MechanismSettings;
+  /** The frame the player shows (0-based over all streams). */
+  frame: number;
+  trace: StreamTrace | null;
+  pictures: (FramePictures & { start: number }) | null;
+  error: string | null;
 }
 
 export interface ExitsState {
@@ -105,6 +125,11 @@ export interface ExitsState {
   hardwareSpec: HardwareSpec;
   hardware: { mappings: HardwareMapping[]; rates: number[]; complete: boolean; setting: string } | null;
   hardwareError: string | null;
+  tab: ExitsTab;
+  /** The engine holds the replay (built, loaded, or restored from this browser's storage). */
+  ready: boolean;
+  restoring: boolean;
+  stream: StreamState;
 }
 
 /** Example processors for the mapping panel: plausible orders of magnitude, meant to be edited. */
@@ -121,7 +146,17 @@ export const EXAMPLE_HARDWARE: HardwareSpec = {
   latencyLimitSeconds: 0.05,
 };
 
-const IDLE_EXITS: ExitsState = { building: false, cancelling: false, progress: null, summary: null, sweep: null, error: null, hardwareSpec: EXAMPLE_HARDWARE, hardware: null, hardwareError: null };
+const IDLE_STREAM: StreamState = { setting: { mechanism: 'confidence', threshold: 0.9 }, frame: 0, trace: null, pictures: null, error: null };
+const IDLE_EXITS: ExitsState = { building: false, cancelling: false, progress: null, summary: null, sweep: null, error: null, hardwareSpec: EXAMPLE_HARDWARE, hardware: null, hardwareError: null, tab: 'exits', ready: false, restoring: false, stream: IDLE_STREAM };
+/** Frames of pictures fetched at once around the player's position. */
+const PICTURE_WINDOW = 200;
+let streamTicket = 0;
+
+/** The setting the player starts from: the cheapest within the floor, else a plain confidence threshold. */
+function startingSetting(sweep: ExitsSweep | null): MechanismSettings {
+  const best = sweep?.cheapest.all?.settings;
+  return best ? { ...best, ...(best.threshold === null ? { threshold: Infinity } : {}) } : IDLE_STREAM.setting;
+}
 
 export interface QosState {
   /** The model the result belongs to: kept across reloads, for that model only. */
@@ -591,7 +626,8 @@ export const useStudio = create<StudioState>()(
         try {
           const summary = await api.buildExits({ frames: s.exitFrames, epochs: s.exitEpochs, trainLimit: s.mappingDigits }, Comlink.proxy((p: ExitsState['progress']) => setState({ exits: { ...x(), progress: p } })));
           const sweep = await api.sweepExits();
-          setState({ exits: { ...x(), building: false, cancelling: false, progress: null, summary, sweep, hardware: null } });
+          setState({ exits: { ...x(), building: false, cancelling: false, progress: null, summary, sweep, hardware: null, ready: true, stream: { ...IDLE_STREAM, setting: startingSetting(sweep) } } });
+          void getState().setStreamSetting(x().stream.setting);
         } catch (e) {
           setState({ exits: { ...x(), building: false, cancelling: false, progress: null, error: message(e) } });
         } finally {
@@ -611,7 +647,8 @@ export const useStudio = create<StudioState>()(
         try {
           const summary = await api.importReplay(text, name);
           const sweep = await api.sweepExits();
-          setState({ exits: { ...x(), summary, sweep, error: null, hardware: null } });
+          setState({ exits: { ...x(), summary, sweep, error: null, hardware: null, ready: true, stream: { ...IDLE_STREAM, setting: startingSetting(sweep) } } });
+          void getState().setStreamSetting(x().stream.setting);
         } catch (e) {
           // The replay shown before stays: a bad file changes nothing.
           setState({ exits: { ...x(), error: `${name}: ${message(e)}` } });
@@ -635,6 +672,62 @@ export const useStudio = create<StudioState>()(
         }
       },
 
+      setExitsTab(tab) {
+        setState({ exits: { ...getState().exits, tab } });
+      },
+
+      async restoreExits() {
+        const x = () => getState().exits;
+        if (x().ready || x().restoring || x().building || !x().summary) return;
+        const { api } = await requireEngine();
+        setState({ exits: { ...x(), restoring: true } });
+        try {
+          const summary = await api.restoreExits();
+          if (!summary) {
+            setState({ exits: { ...x(), restoring: false, stream: { ...x().stream, error: 'The replay behind these results is no longer stored in this browser: build the exits or load the file again to play the stream.' } } });
+            return;
+          }
+          setState({ exits: { ...x(), summary, restoring: false, ready: true } });
+          await getState().setStreamSetting(x().stream.setting);
+        } catch (e) {
+          setState({ exits: { ...x(), restoring: false, stream: { ...x().stream, error: message(e) } } });
+        }
+      },
+
+      async setStreamSetting(setting) {
+        const x = () => getState().exits;
+        setState({ exits: { ...x(), stream: { ...x().stream, setting } } });
+        if (!x().ready) return;
+        const { api } = await requireEngine();
+        // Dragging the threshold asks many times: only the latest answer is shown.
+        const ticket = ++streamTicket;
+        try {
+          const trace = await api.exitTrace({ ...setting, ...(setting.threshold === null ? { threshold: Infinity } : {}) });
+          if (ticket !== streamTicket) return;
+          const frame = Math.min(x().stream.frame, trace.exit.length - 1);
+          setState({ exits: { ...x(), stream: { ...x().stream, trace, frame, error: null } } });
+        } catch (e) {
+          if (ticket === streamTicket) setState({ exits: { ...x(), stream: { ...x().stream, error: message(e) } } });
+        }
+      },
+
+      setStreamFrame(frame) {
+        const x = () => getState().exits;
+        const last = (x().stream.trace?.exit.length ?? 1) - 1;
+        setState({ exits: { ...x(), stream: { ...x().stream, frame: Math.max(0, Math.min(last, Math.round(frame))) } } });
+      },
+
+      async loadStreamPictures(frame) {
+        const x = () => getState().exits;
+        const have = x().stream.pictures;
+        if (!x().ready || !x().summary?.pictures) return;
+        if (have && frame >= have.start && frame < have.start + have.pixels.length / (have.height * have.width)) return;
+        const { api } = await requireEngine();
+        const start = Math.max(0, frame - PICTURE_WINDOW / 4);
+        const pictures = await api.exitPictureRange(start, PICTURE_WINDOW);
+        if (pictures) setState({ exits: { ...x(), stream: { ...x().stream, pictures: { ...pictures, start } } } });
+      },
+
       async classifyAtPoint(point, indices) {
         const { api } = await requireEngine();
         return api.operatingPointPredictions(point, indices);
@@ -650,7 +743,7 @@ export const useStudio = create<StudioState>()(
       name: 'qos-studio',
       version: STATE_VERSION,
       // Settings, and the last mapping results (small, and minutes of work to redo).
-      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep }, qos: { model: s.qos.model, result: s.qos.result, point: s.qos.point }, exits: { summary: s.exits.summary, sweep: s.exits.sweep, hardwareSpec: s.exits.hardwareSpec } }),
+      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep }, qos: { model: s.qos.model, result: s.qos.result, point: s.qos.point }, exits: { summary: s.exits.summary, sweep: s.exits.sweep, hardwareSpec: s.exits.hardwareSpec, tab: s.exits.tab, stream: { setting: s.exits.stream.setting, frame: s.exits.stream.frame } } }),
       migrate: (stored, version) => ({ settings: migrateSettings(stored, version) }) as unknown as StudioState,
       merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION), mapping: { ...IDLE_MAPPING, ...keptMapping(stored) }, qos: { ...IDLE_QOS, ...keptQos(stored) }, exits: { ...IDLE_EXITS, ...keptExits(stored) } }),
     },
@@ -679,10 +772,14 @@ let qosTicket = 0;
 /** The last replay's summary and sweep, when they look like what this version writes. */
 function keptExits(stored: unknown): Partial<ExitsState> {
   const x = (stored as { exits?: Partial<ExitsState> } | null)?.exits;
-  if (!x?.summary || !x.sweep || !Array.isArray(x.summary.exits) || typeof x.sweep.curves !== 'object' || !Array.isArray(x.sweep.front)) return {};
+  if (!x?.summary || !x.sweep || !Array.isArray(x.summary.exits) || !Array.isArray(x.summary.stats) || typeof x.sweep.curves !== 'object' || !Array.isArray(x.sweep.front)) return {};
   const spec = x.hardwareSpec;
   const specOk = !!spec && Array.isArray(spec.processors) && Array.isArray(spec.links) && spec.links.length === spec.processors.length - 1;
-  return { summary: x.summary, sweep: x.sweep, ...(specOk ? { hardwareSpec: spec } : {}) };
+  const tab = x.tab === 'stream' || x.tab === 'tradeoff' ? x.tab : 'exits';
+  const st = x.stream;
+  const settingOk = !!st?.setting && typeof st.setting.mechanism === 'string' && x.summary.mechanisms?.includes(st.setting.mechanism);
+  const stream = { ...IDLE_STREAM, ...(settingOk ? { setting: st!.setting } : { setting: startingSetting(x.sweep) }), frame: Number.isInteger(st?.frame) && st!.frame >= 0 ? st!.frame : 0 };
+  return { summary: x.summary, sweep: x.sweep, tab, stream, ...(specOk ? { hardwareSpec: spec } : {}) };
 }
 
 /** The operating-point request from the settings. */

@@ -1,35 +1,19 @@
 // Early exits on streams (algorithms.md §4): augment the open model with exits and record a digit
-// video through them, or load a replay recorded anywhere; then every decision mechanism over its
-// thresholds, the Pareto front, and the cheapest setting of each within the accuracy floor.
-import { useMemo, useRef } from 'react';
-import { Figure, type Series } from '../charts/Figure';
-import { HardwarePanel } from '../components/HardwarePanel';
+// video through them, or load a replay recorded anywhere; then three views of it: the exits
+// themselves, the stream played frame by frame under one mechanism, and every mechanism's trade-off.
+import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { NumberField } from '../components/NumberField';
-import { pct } from '../format';
-import { useStudio } from '../state/store';
-import type { Mechanism } from '../../engine/exits/replay';
-import type { SweepPoint } from '../../engine/exits/sweep';
+import { useStudio, type ExitsTab } from '../state/store';
+import { ExitsPanel } from './exits/ExitsPanel';
+import { StreamPanel } from './exits/StreamPanel';
+import { TradeoffPanel } from './exits/TradeoffPanel';
 
-const MECHANISM_LABELS: Record<Mechanism, string> = {
-  confidence: 'confidence',
-  entropy: 'entropy',
-  margin: 'margin',
-  patience: 'patience (PABEE)',
-  difference: 'difference detection',
-  'temporal-patience': 'temporal patience',
-};
-const COLOURS: Record<Mechanism, string> = { confidence: '#0969da', entropy: '#8250df', margin: '#1b7c83', patience: '#bf8700', difference: '#cf222e', 'temporal-patience': '#1a7f37' };
-const MECHANISMS = Object.keys(MECHANISM_LABELS) as Mechanism[];
-const TRADE_X = { key: 'cost', label: 'mean MACs relative to the single-exit network', numeric: true };
-const TRADE_Y = { label: 'accuracy on the stream', fromZero: false };
-const TRADE_SERIES: Series[] = [...MECHANISMS.map((m) => ({ key: m, label: MECHANISM_LABELS[m], color: COLOURS[m] })), { key: 'single', label: 'single-exit network', color: '#6e7781' }];
 
-/** "τ = 0.42", "n = 2", "τ = ∞" (an infinite threshold is stored as null once persisted). */
-export function settingText(p: SweepPoint): string {
-  if (p.settings.mechanism === 'patience') return `n = ${p.settings.patience}`;
-  const t = p.settings.threshold;
-  return `τ = ${t === null || t === undefined || !Number.isFinite(t) ? '∞' : Number(t.toPrecision(3))}`;
-}
+const TABS: { id: ExitsTab; label: string }[] = [
+  { id: 'exits', label: 'Each exit' },
+  { id: 'stream', label: 'Stream' },
+  { id: 'tradeoff', label: 'Trade-off' },
+];
 
 export function ExitsView() {
   const summary = useStudio((s) => s.summary);
@@ -43,18 +27,17 @@ export function ExitsView() {
   const fileInput = useRef<HTMLInputElement>(null);
   const busy = exits.building || busyElsewhere;
   const sweep = exits.sweep;
+  const tab = useStudio((s) => s.exits.tab);
+  const setTab = useStudio((s) => s.setExitsTab);
+  const restore = useStudio((s) => s.restoreExits);
+  const play = useStudio((s) => s.setStreamSetting);
 
-  const tradeData = useMemo(() => {
-    if (!sweep) return [];
-    const rows: Record<string, number | string | null>[] = [];
-    for (const m of MECHANISMS) for (const p of sweep.curves[m] ?? []) rows.push({ cost: p.relativeCost, [m]: p.accuracy, point: `${MECHANISM_LABELS[m]}, ${settingText(p)}` });
-    rows.push({ cost: 1, single: sweep.single.accuracy, point: 'single-exit network' });
-    return rows;
-  }, [sweep]);
+  // After a reload the results are in the store but the replay is in storage: bring it back.
+  useEffect(() => {
+    if (exits.summary && !exits.ready) void restore();
+  }, [exits.summary, exits.ready, restore]);
 
   if (!summary) return <p className="muted">Open a model first.</p>;
-  const best = sweep?.cheapest.all ?? null;
-
   return (
     <div className="exits" data-testid="exits-view">
       <section className="card" aria-labelledby="exits-build-title">
@@ -106,96 +89,41 @@ export function ExitsView() {
       </section>
 
       {exits.summary && (
-        <section className="card" aria-labelledby="exits-summary-title">
-          <h2 id="exits-summary-title">
-            Exits of {exits.summary.title} <span className="muted small">({exits.summary.frames.toLocaleString('en')} frames{exits.summary.source === 'file' ? ', from a file' : ', digit video'})</span>
-          </h2>
-          <div className="table-wrap">
-            <table data-testid="exits-table">
-              <thead>
-                <tr>
-                  <th scope="col">Exit</th>
-                  <th scope="col" className="num">Segment MACs</th>
-                  <th scope="col" className="num">Branch MACs</th>
-                  <th scope="col" className="num">MACs to answer here</th>
-                  <th scope="col" className="num">Test accuracy</th>
-                </tr>
-              </thead>
-              <tbody>
-                {exits.summary.exits.map((e, i, all) => {
-                  const upTo = all.slice(0, i + 1).reduce((s, x) => s + x.segmentMacs + x.branchMacs, 0);
-                  return (
-                    <tr key={e.name}>
-                      <th scope="row">{e.name}</th>
-                      <td className="num">{e.segmentMacs.toLocaleString('en')}</td>
-                      <td className="num">{e.branchMacs.toLocaleString('en')}</td>
-                      <td className="num">{upTo.toLocaleString('en')}</td>
-                      <td className="num">{e.testAccuracy === null ? '—' : pct(e.testAccuracy)}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+        <>
+          <div
+            role="tablist"
+            aria-label="Exit views"
+            className="subtabs"
+            onKeyDown={(e: KeyboardEvent) => {
+              const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+              if (!step) return;
+              const next = TABS[(TABS.findIndex((t) => t.id === tab) + step + TABS.length) % TABS.length].id;
+              setTab(next);
+              document.getElementById(`exits-tab-${next}`)?.focus();
+            }}
+          >
+            {TABS.map((t) => (
+              <button key={t.id} type="button" role="tab" id={`exits-tab-${t.id}`} aria-selected={tab === t.id} aria-controls={`exits-panel-${t.id}`} tabIndex={tab === t.id ? 0 : -1} className={tab === t.id ? 'tab active' : 'tab'} onClick={() => setTab(t.id)}>
+                {t.label}
+              </button>
+            ))}
           </div>
-          {exits.summary.dropped.length > 0 && <p className="muted">Dropped (no better than chance): {exits.summary.dropped.map((d) => `${d.layer} (${pct(d.testAccuracy)})`).join(', ')}.</p>}
-        </section>
-      )}
-
-      {sweep && (
-        <section className="card" aria-labelledby="exits-trade-title">
-          <h2 id="exits-trade-title">Decision mechanisms: cost against accuracy</h2>
-          <p className="muted">
-            The single-exit network scores {pct(sweep.single.accuracy)} on this stream at {Math.round(sweep.single.meanMacs).toLocaleString('en')} MACs per frame. Every mechanism over its thresholds ({Object.values(sweep.curves).reduce((s, c) => s + c.length, 0)} replays in {sweep.ms.toFixed(0)} ms).
-            {best && (
-              <>
-                {' '}
-                Cheapest within {sweep.floorPp} pp: <strong data-testid="exits-best">{MECHANISM_LABELS[best.settings.mechanism]}, {settingText(best)}: {pct(1 - best.relativeCost, 1)} fewer MACs at {pct(best.accuracy)}</strong>.
-              </>
+          <div role="tabpanel" id={`exits-panel-${tab}`} aria-labelledby={`exits-tab-${tab}`}>
+            {tab === 'exits' && <ExitsPanel summary={exits.summary} />}
+            {tab === 'stream' && <StreamPanel summary={exits.summary} sweep={sweep} />}
+            {tab === 'tradeoff' && sweep && (
+              <TradeoffPanel
+                sweep={sweep}
+                mechanisms={exits.summary.mechanisms}
+                onPlay={(setting) => {
+                  void play(setting);
+                  setTab('stream');
+                }}
+              />
             )}
-          </p>
-          <Figure id="exits-tradeoff" title="Accuracy against relative cost, every mechanism and threshold" kind="scatter" data={tradeData} x={TRADE_X} y={TRADE_Y} series={TRADE_SERIES} pointLabel="point" connect={MECHANISMS} height={340} />
-          <div className="table-wrap">
-            <table data-testid="exits-choices">
-              <thead>
-                <tr>
-                  <th scope="col">Mechanism</th>
-                  <th scope="col">Cheapest setting within {sweep.floorPp} pp</th>
-                  <th scope="col" className="num">Accuracy</th>
-                  <th scope="col" className="num">Relative MACs</th>
-                  <th scope="col" className="num">Saved</th>
-                  <th scope="col">Frames answered per exit</th>
-                </tr>
-              </thead>
-              <tbody>
-                {MECHANISMS.map((m) => {
-                  const p = sweep.cheapest[m];
-                  return (
-                    <tr key={m} className={p && best && p.settings.mechanism === best.settings.mechanism && p.relativeCost === best.relativeCost ? 'current' : undefined}>
-                      <th scope="row">
-                        <span className="swatch" style={{ background: COLOURS[m] }} aria-hidden /> {MECHANISM_LABELS[m]}
-                      </th>
-                      {p ? (
-                        <>
-                          <td>{settingText(p)}</td>
-                          <td className="num">{pct(p.accuracy)}</td>
-                          <td className="num">{pct(p.relativeCost, 1)}</td>
-                          <td className="num">{pct(1 - p.relativeCost, 1)}</td>
-                          <td>{p.exitCounts.join(' · ')}</td>
-                        </>
-                      ) : (
-                        <td colSpan={5} className="muted">
-                          no setting within {sweep.floorPp} pp
-                        </td>
-                      )}
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
           </div>
-        </section>
+        </>
       )}
-      {sweep && <HardwarePanel />}
     </div>
   );
 }

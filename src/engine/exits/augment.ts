@@ -122,15 +122,24 @@ export const branchMacs = (m: tf.LayersModel) => m.layers.reduce((s, l) => s + l
  * The backbone's outputs at `layers` (after each plan's pooling) and the final classifier's raw
  * logits (its softmax left out), for a batch.
  */
-export function backboneOutputs(model: tf.LayersModel, x: tf.Tensor, taps: { layer: string; plan: BranchPlan }[]): { features: tf.Tensor4D[]; logits: tf.Tensor2D } {
+/**
+ * The final logits and each tap's branch input; with `pool`, also that layer's own output averaged
+ * over space ([batch, channels]): the block features that feature-difference compares.
+ */
+export function backboneOutputs(model: tf.LayersModel, x: tf.Tensor, taps: { layer: string; plan: BranchPlan }[], pool?: string): { features: tf.Tensor4D[]; logits: tf.Tensor2D; pooled?: tf.Tensor2D } {
   return tf.tidy(() => {
     const found = new Map<string, tf.Tensor4D>();
+    let pooled = null as tf.Tensor2D | null;
     const byLayer = new Map(taps.map((t) => [t.layer, t.plan]));
     const last = model.layers[model.layers.length - 1];
     // A hook sees each layer's input: a tap is taken where its layer's output is consumed (and kept
     // past runGraph's own scope; this scope returns it).
     const logits = runGraph(model, x, (layer, input) => {
       for (const name of inbound(layer)) if (byLayer.has(name) && !found.has(name)) found.set(name, tf.keep(branchPrefix(input as tf.Tensor4D, byLayer.get(name)!)));
+      if (pool !== undefined && pooled === null && inbound(layer).includes(pool)) {
+        const t = input as tf.Tensor;
+        pooled = tf.keep(t.rank === 4 ? tf.mean(t, [1, 2]) : t.reshape([t.shape[0], -1])) as tf.Tensor2D;
+      }
       if (layer === last && layer.getClassName() === 'Dense') {
         const [kernel, bias] = layer.getWeights();
         const z = tf.matMul(input as tf.Tensor2D, kernel as tf.Tensor2D);
@@ -145,7 +154,9 @@ export function backboneOutputs(model: tf.LayersModel, x: tf.Tensor, taps: { lay
       kept.dispose();
       return owned;
     });
-    return { features, logits: logits as tf.Tensor2D };
+    const owned = pooled ? tf.clone(pooled) : undefined;
+    pooled?.dispose();
+    return { features, logits: logits as tf.Tensor2D, ...(owned ? { pooled: owned } : {}) };
   });
 }
 

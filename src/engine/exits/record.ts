@@ -12,8 +12,13 @@ export interface RecordedStream {
   labels: ArrayLike<number>;
 }
 
+/**
+ * Records every exit's logits on every frame and, for feature-difference, the features of the first
+ * exit's block averaged over space (the earliest, cheapest place to watch the input change).
+ */
 export async function recordReplay(model: tf.LayersModel, augmented: AugmentResult, streams: RecordedStream[], batch = 256): Promise<ReplayData> {
   const taps = augmented.exits.map((e) => ({ layer: e.layer, plan: e.plan }));
+  const featureLayer = augmented.exits[0]?.layer;
   const classes = (model.outputs[0].shape[1] as number) ?? 0;
   const out: ReplayData['streams'] = [];
   for (const s of streams) {
@@ -21,15 +26,17 @@ export async function recordReplay(model: tf.LayersModel, augmented: AugmentResu
     const n = s.x.shape[0];
     for (let start = 0; start < n; start += batch) {
       const size = Math.min(batch, n - start);
-      const rows = tf.tidy(() => {
+      const { rows, pooled } = tf.tidy(() => {
         const xb = s.x.slice(start, size);
-        const { features, logits } = backboneOutputs(model, xb, taps);
+        const { features, logits, pooled } = backboneOutputs(model, xb, taps, featureLayer);
         const perExit = augmented.exits.map((e, i) => e.model.predict(features[i]) as tf.Tensor2D);
-        return tf.stack([...perExit, logits], 1); // [size, exits, classes]
+        return { rows: tf.stack([...perExit, logits], 1), pooled: pooled ?? tf.zeros([0, 0]) }; // [size, exits, classes]
       });
       const values = (await rows.array()) as number[][][];
+      const pooledValues = pooled.size > 0 ? ((await pooled.array()) as number[][]) : null;
       rows.dispose();
-      values.forEach((logits, i) => frames.push({ label: s.labels[start + i], logits }));
+      pooled.dispose();
+      values.forEach((logits, i) => frames.push({ label: s.labels[start + i], logits, ...(pooledValues ? { features: pooledValues[i] } : {}) }));
       await yieldToEventLoop();
     }
     out.push({ name: s.name, frames });
@@ -41,5 +48,6 @@ export async function recordReplay(model: tf.LayersModel, augmented: AugmentResu
       { name: 'final', segmentMacs: augmented.finalSegmentMacs, branchMacs: 0 },
     ],
     streams: out,
+    ...(out.every((s) => s.frames.every((f) => f.features)) ? { featureExit: 0 } : {}),
   };
 }

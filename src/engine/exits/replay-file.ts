@@ -16,12 +16,16 @@ export interface ReplayFrame {
   label: number;
   /** One row of raw logits per exit, in exit order; the last is the final classifier. */
   logits: number[][];
+  /** Optional: global-average-pooled features of one backbone block (feature-difference). */
+  features?: number[];
 }
 
 export interface ReplayData {
   classes: number;
   exits: ReplayExit[];
   streams: { name?: string; frames: ReplayFrame[] }[];
+  /** The exit (0-based) at whose block the frames' features were pooled, when they carry features. */
+  featureExit?: number;
 }
 
 export class ReplayFileError extends Error {
@@ -37,11 +41,12 @@ const fileSchema = z.object({
   exits: z
     .array(z.object({ name: z.string().min(1), segment_macs: macs, branch_macs: macs }))
     .min(1),
+  feature_exit: z.number().int().min(1).optional(),
   streams: z
     .array(
       z.object({
         name: z.string().optional(),
-        frames: z.array(z.object({ label: z.number().int(), logits: z.array(z.array(z.number())) })).min(1),
+        frames: z.array(z.object({ label: z.number().int(), logits: z.array(z.array(z.number())), features: z.array(z.number()).min(1).optional() })).min(1),
       }),
     )
     .min(1),
@@ -59,9 +64,20 @@ export function parseReplay(json: unknown): ReplayData {
   const f = parsed.data;
   const K = f.exits.length;
   if (f.exits[K - 1].branch_macs !== 0) throw new ReplayFileError(`exits[${K - 1}].branch_macs: the final classifier has no branch (expected 0, got ${f.exits[K - 1].branch_macs})`);
+  const withFeatures = f.streams[0].frames[0].features !== undefined;
+  const dim = f.streams[0].frames[0].features?.length ?? 0;
+  if (withFeatures && f.feature_exit === undefined) throw new ReplayFileError('feature_exit: missing (the frames carry features: say at which exit\'s block, 1-based, they were pooled)');
+  if (f.feature_exit !== undefined && f.feature_exit > K - 1) throw new ReplayFileError(`feature_exit: ${f.feature_exit} is not an early exit (1–${K - 1})`);
+  if (f.feature_exit !== undefined && !withFeatures) throw new ReplayFileError('streams[0].frames[0].features: missing (feature_exit is given)');
   f.streams.forEach((s, si) =>
     s.frames.forEach((fr, fi) => {
       const at = `streams[${si}].frames[${fi}]`;
+      if ((fr.features === undefined) === withFeatures) throw new ReplayFileError(`${at}.features: ${withFeatures ? 'missing (every frame carries features or none does)' : 'unexpected (every frame carries features or none does)'}`);
+      if (fr.features) {
+        if (fr.features.length !== dim) throw new ReplayFileError(`${at}.features: ${fr.features.length} numbers, expected ${dim} (as the first frame)`);
+        const badF = fr.features.findIndex((v) => !Number.isFinite(v));
+        if (badF >= 0) throw new ReplayFileError(`${at}.features[${badF}]: not a finite number`);
+      }
       if (fr.label < 0 || fr.label >= f.classes) throw new ReplayFileError(`${at}.label: ${fr.label} is out of range (classes 0–${f.classes - 1})`);
       if (fr.logits.length !== K) throw new ReplayFileError(`${at}.logits: ${fr.logits.length} rows, expected ${K} (one per exit)`);
       fr.logits.forEach((row, k) => {
@@ -75,6 +91,7 @@ export function parseReplay(json: unknown): ReplayData {
     classes: f.classes,
     exits: f.exits.map((e) => ({ name: e.name, segmentMacs: e.segment_macs, branchMacs: e.branch_macs })),
     streams: f.streams.map((s) => ({ ...(s.name === undefined ? {} : { name: s.name }), frames: s.frames })),
+    ...(f.feature_exit === undefined ? {} : { featureExit: f.feature_exit - 1 }),
   };
 }
 
@@ -94,6 +111,7 @@ export function replayToJson(data: ReplayData): unknown {
   return {
     classes: data.classes,
     exits: data.exits.map((e) => ({ name: e.name, segment_macs: e.segmentMacs, branch_macs: e.branchMacs })),
-    streams: data.streams.map((s) => ({ ...(s.name === undefined ? {} : { name: s.name }), frames: s.frames.map((f) => ({ label: f.label, logits: f.logits })) })),
+    ...(data.featureExit === undefined ? {} : { feature_exit: data.featureExit + 1 }),
+    streams: data.streams.map((s) => ({ ...(s.name === undefined ? {} : { name: s.name }), frames: s.frames.map((f) => ({ label: f.label, logits: f.logits, ...(f.features ? { features: f.features } : {}) })) })),
   };
 }

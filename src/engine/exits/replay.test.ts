@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseReplay, parseReplayText, replayToJson, ReplayFileError, type ReplayData, type ReplayFrame } from './replay-file';
-import { finalOnly, prepareReplay, replay } from './replay';
+import { emptyTrace, finalOnly, MECHANISMS, prepareReplay, replay, type MechanismSettings } from './replay';
 import { calibrate, paretoFront, sweep } from './sweep';
+import { exitStatistics } from './stats';
 import { syntheticReplay } from './testing';
 
 // Three exits over three classes. seg = 100, 200, 300; branches 10, 20, 0.
@@ -107,13 +108,71 @@ describe('temporal patience', () => {
   });
 });
 
+describe('feature difference', () => {
+  // Features pooled at exit 1's block (D = 2); they move 0.5, then 2 from the first frame.
+  const withFeatures = (reference: 'last-full' | 'previous') => {
+    const frames = [
+      { ...frame(0, LOW, LOW, [3, 0, 0]), features: [0, 0] },
+      { ...frame(0, LOW, LOW, [0, 3, 0]), features: [0.5, 0] },
+      { ...frame(2, LOW, LOW, [0, 0, 3]), features: [2, 0] },
+    ];
+    return replay(prepareReplay({ classes: 3, exits: EXITS, streams: [{ frames }], featureExit: 0 }), { mechanism: 'feature-difference', threshold: 1, reference });
+  };
+
+  it('compares pooled block features, pays the backbone to that block and D for the distance, no branch', () => {
+    const o = withFeatures('last-full');
+    expect(o.exitCounts).toEqual([1, 0, 2]);
+    expect(o.meanMacs).toBeCloseTo((602 + 102 + 602) / 3, 10);
+    expect(o.accuracy).toBe(1);
+    // Following the previous frame, the step of 1.5 is still caught.
+    expect(withFeatures('previous').exitCounts).toEqual([1, 0, 2]);
+  });
+
+  it('is offered only when features were recorded', () => {
+    const plain = prepareReplay(syntheticReplay(50, 2));
+    expect(() => replay(plain, { mechanism: 'feature-difference', threshold: 1 })).toThrow(/needs recorded features/);
+    expect(Object.keys(sweep(plain, { steps: 5 }))).not.toContain('feature-difference');
+    const rich = prepareReplay(syntheticReplay(50, 2, 10, 16));
+    expect(sweep(rich, { steps: 5 })['feature-difference']!.length).toBeGreaterThan(2);
+  });
+});
+
+describe('per-frame traces', () => {
+  const r = prepareReplay({ ...syntheticReplay(600, 7, 10, 12), streams: [syntheticReplay(300, 7, 10, 12).streams[0], syntheticReplay(300, 8, 10, 12).streams[0]] });
+  const settings: MechanismSettings[] = MECHANISMS.map((mechanism) => (mechanism === 'patience' ? { mechanism, patience: 1 } : { mechanism, threshold: mechanism === 'confidence' ? 0.6 : mechanism === 'margin' ? 0.3 : mechanism === 'entropy' ? 1 : 2.5 }));
+
+  it.each(settings)('$mechanism: the trace adds up to the outcome', (s) => {
+    const trace = emptyTrace(600);
+    const o = replay(r, s, trace);
+    expect(replay(r, s)).toEqual(o);
+    expect(trace.cost.reduce((a, b) => a + b, 0) / 600).toBeCloseTo(o.meanMacs, 6);
+    const counts = new Array<number>(r.exitCount).fill(0);
+    trace.exit.forEach((k) => counts[k]++);
+    expect(counts).toEqual(o.exitCounts);
+    expect(trace.prediction.filter((p, i) => p === trace.label[i]).length / 600).toBeCloseTo(o.accuracy, 12);
+    expect([...trace.streamStart.keys()].filter((i) => trace.streamStart[i])).toEqual([0, 300]);
+  });
+
+  it('difference: the distance compared at each frame, none at a stream start', () => {
+    const trace = emptyTrace(600);
+    replay(r, { mechanism: 'difference', threshold: 2.5, exit: 1 }, trace);
+    expect(Number.isNaN(trace.value[0]) && Number.isNaN(trace.value[300])).toBe(true);
+    // A frame answered early was closer than τ to its reference; a full one (not a start) was not.
+    for (let i = 1; i < 600; i++) if (i !== 300) expect(trace.exit[i] === 1 ? trace.value[i] < 2.5 : trace.value[i] >= 2.5).toBe(true);
+  });
+
+  it('refuses a trace too short for the replay', () => {
+    expect(() => replay(r, { mechanism: 'confidence', threshold: 0.5 }, emptyTrace(599))).toThrow(/too few frames/);
+  });
+});
+
 describe('threshold sweeps', () => {
   const r = prepareReplay(syntheticReplay(2000, 4));
 
   it('sweeps every mechanism over quantile thresholds; cost falls as confidence thresholds fall', () => {
     const curves = sweep(r, { steps: 30 });
     expect(Object.keys(curves).sort()).toEqual(['confidence', 'difference', 'entropy', 'margin', 'patience', 'temporal-patience']);
-    const conf = curves.confidence;
+    const conf = curves.confidence!;
     expect(conf.length).toBeGreaterThan(10);
     for (let i = 1; i < conf.length; i++) expect(conf[i].relativeCost).toBeGreaterThanOrEqual(conf[i - 1].relativeCost - 1e-12);
     for (const points of Object.values(curves))
@@ -123,7 +182,7 @@ describe('threshold sweeps', () => {
         expect(p.accuracy).toBeLessThanOrEqual(1);
       }
     // An infinite difference threshold never runs in full after the first frame.
-    const last = curves.difference[curves.difference.length - 1];
+    const last = curves.difference!.at(-1)!;
     expect(last.exitCounts[3]).toBe(1);
   });
 
@@ -169,6 +228,35 @@ describe('replay files', () => {
     fails(edit((j) => (j.streams[0].frames[0].logits[1][4] = NaN)), /^streams\[0\]\.frames\[0\]\.logits\[1\]\[4\]/);
     fails(edit((j) => (j.exits[3].branch_macs = 5)), /^exits\[3\]\.branch_macs: the final classifier has no branch/);
     fails(edit((j) => delete (j as Partial<typeof j>).streams), /^streams:/);
+    const rich = replayToJson(syntheticReplay(4, 1, 10, 6)) as { feature_exit?: number; streams: { frames: { features?: number[] }[] }[] };
+    expect(replayToJson(parseReplay(rich))).toEqual(rich);
+    const editRich = (f: (j: typeof rich) => void) => {
+      const j = structuredClone(rich);
+      f(j);
+      return j;
+    };
+    fails(editRich((j) => delete j.feature_exit), /^feature_exit: missing/);
+    fails(editRich((j) => (j.feature_exit = 4)), /^feature_exit: 4 is not an early exit \(1–3\)/);
+    fails(editRich((j) => j.streams[0].frames[2].features!.pop()), /^streams\[0\]\.frames\[2\]\.features: 5 numbers, expected 6/);
+    fails(editRich((j) => delete j.streams[0].frames[1].features), /^streams\[0\]\.frames\[1\]\.features: missing/);
     expect(() => parseReplayText('{"classes": 10,')).toThrow(/not valid JSON/);
+  });
+});
+
+describe('exit statistics', () => {
+  it('splits each exit’s confidences into right and wrong frames', () => {
+    const r = prepareReplay(
+      data([
+        frame(0, [5, 0, 0], [5, 0, 0], [5, 0, 0]),
+        frame(1, LOW, [0, 5, 0], [0, 5, 0]),
+        frame(0, LOW, [0, 0, 0.1], [0, 0, 3]),
+      ]),
+    );
+    const stats = exitStatistics(r, 10);
+    expect(stats.map((s) => s.accuracy)).toEqual([2 / 3, 2 / 3, 2 / 3]);
+    // Exit 1: sure and right (bin 9), unsure and right and wrong (LOW ≈ 0.35: bin 3).
+    expect(stats[0].correct).toEqual([0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+    expect(stats[0].wrong).toEqual([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(stats[2].wrong.reduce((a, b) => a + b, 0)).toBe(1);
   });
 });

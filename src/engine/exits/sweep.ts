@@ -2,7 +2,7 @@
 // statistic it compares (so every step changes some decision), the (relative cost, accuracy)
 // curves, their Pareto front, and the calibrated choices a user picks from.
 import { quantileSorted } from 'simple-statistics';
-import { MECHANISMS, replay, type Mechanism, type MechanismSettings, type PreparedReplay, type ReplayOutcome } from './replay';
+import { availableMechanisms, replay, type Mechanism, type MechanismSettings, type PreparedReplay, type ReplayOutcome } from './replay';
 
 export interface SweepPoint extends ReplayOutcome {
   settings: MechanismSettings;
@@ -52,6 +52,24 @@ function frameDistances(r: PreparedReplay, exits: number[]): number[] {
   return out;
 }
 
+/** Distances between consecutive frames' recorded block features. */
+function featureDistances(r: PreparedReplay): number[] {
+  const out: number[] = [];
+  const D = r.featureDim;
+  for (const s of r.streams) {
+    const f = s.features as Float64Array;
+    for (let t = 1; t < s.frames; t++) {
+      let d = 0;
+      for (let i = 0; i < D; i++) {
+        const x = f[t * D + i] - f[(t - 1) * D + i];
+        d += x * x;
+      }
+      out.push(Math.sqrt(d));
+    }
+  }
+  return out;
+}
+
 /** `steps` thresholds at evenly spaced quantiles of `values` (deduplicated, ascending). */
 export function quantileGrid(values: number[], steps: number): number[] {
   if (values.length === 0) return [];
@@ -76,15 +94,19 @@ export function thresholdsFor(r: PreparedReplay, mechanism: Mechanism, steps: nu
       return [...quantileGrid(frameDistances(r, [exit]), steps), Infinity].map((threshold) => ({ mechanism, threshold, exit }));
     case 'temporal-patience':
       return [...quantileGrid(frameDistances(r, early.length ? early : [r.exitCount - 1]), steps), Infinity].map((threshold) => ({ mechanism, threshold }));
+    case 'feature-difference':
+      return r.featureDim > 0 ? [...quantileGrid(featureDistances(r), steps), Infinity].map((threshold) => ({ mechanism, threshold })) : [];
   }
 }
 
-export function sweep(r: PreparedReplay, options: SweepOptions = {}): Record<Mechanism, SweepPoint[]> {
-  const { steps = 100, mechanisms = MECHANISMS, exit = 0, reference = 'last-full' } = options;
-  const out = {} as Record<Mechanism, SweepPoint[]>;
+/** Curves for the mechanisms asked for that the replay can evaluate (feature-difference needs features). */
+export function sweep(r: PreparedReplay, options: SweepOptions = {}): Partial<Record<Mechanism, SweepPoint[]>> {
+  const { steps = 100, mechanisms = availableMechanisms(r), exit = 0, reference = 'last-full' } = options;
+  const out: Partial<Record<Mechanism, SweepPoint[]>> = {};
   for (const m of mechanisms) {
+    if (!availableMechanisms(r).includes(m)) continue;
     out[m] = thresholdsFor(r, m, steps, exit).map((settings) => {
-      const s = m === 'difference' ? { ...settings, reference } : settings;
+      const s = m === 'difference' || m === 'feature-difference' ? { ...settings, reference } : settings;
       return { ...replay(r, s), settings: s };
     });
   }

@@ -3,7 +3,8 @@
 import { mulberry32 } from '../util/random';
 import type { ReplayData, ReplayFrame } from './replay-file';
 
-export function syntheticReplay(frames: number, seed: number, classes = 10): ReplayData {
+/** With `features` > 0, every frame also carries that many block features that follow the class. */
+export function syntheticReplay(frames: number, seed: number, classes = 10, features = 0): ReplayData {
   const random = mulberry32(seed);
   const exits = [
     { name: 'exit1', segmentMacs: 1000, branchMacs: 100 },
@@ -15,7 +16,8 @@ export function syntheticReplay(frames: number, seed: number, classes = 10): Rep
   const out: ReplayFrame[] = [];
   for (let t = 0; t < frames; t++) {
     if (random() < 0.05) label = Math.floor(random() * classes);
-    out.push({ label, logits: exits.map((_, k) => Array.from({ length: classes }, (_, c) => (c === label ? 1 + k : 0) + (random() - 0.5) * 3)) });
+    const logits = exits.map((_, k) => Array.from({ length: classes }, (_, c) => (c === label ? 1 + k : 0) + (random() - 0.5) * 3));
+    out.push(features > 0 ? { label, logits, features: Array.from({ length: features }, (_, i) => (i % classes === label ? 2 : 0) + (random() - 0.5)) } : { label, logits });
   }
-  return { classes, exits, streams: [{ frames: out }] };
+  return { classes, exits, streams: [{ frames: out }], ...(features > 0 ? { featureExit: 0 } : {}) };
 }
