@@ -145,3 +145,27 @@ test('exits: the exits, their confidence, and the stream played under a threshol
   await expect(page.getByLabel('Mechanism')).toHaveValue('temporal-patience');
   await expect(totals).toContainText('Whole stream with temporal patience');
 });
+
+test('exits: the radar model opens on its own data and its exits are recorded on a radar stream', async ({ page }) => {
+  test.setTimeout(180_000);
+  await openStudio(page, '#view=model&model=radar&frames=200&xepochs=2&digits=1500');
+  await expect(page.getByTestId('model-title')).toHaveText('Radar gesture net');
+  await expect(page.getByText('2,000 held-out radar gestures')).toBeVisible();
+  await expect(page.getByTestId('digit-strip').locator('li')).toHaveCount(12);
+  await page.getByRole('tab', { name: 'Exits' }).click();
+  await expect(page.getByTestId('exits-view')).toContainText('range-Doppler maps of a gesture recording');
+  await page.getByRole('button', { name: 'Build exits and record' }).click();
+  await expect(page.getByTestId('exits-table').locator('tbody tr').first()).toBeVisible({ timeout: 150_000 });
+  await expect(page.getByTestId('exits-view')).toContainText('200 frames, radar gestures');
+  await page.getByRole('tab', { name: 'Stream' }).click();
+  await expect(page.getByTestId('stream-picture')).toBeVisible();
+  await expect(page.getByTestId('stream-frame')).toContainText(/idle|push|pull|swipe|rub|tap/);
+});
+
+test('the ECG model shows its windows as waveforms', async ({ page }) => {
+  await openStudio(page, '#view=model&model=ecg');
+  await expect(page.getByTestId('model-title')).toHaveText('ECG rhythm net');
+  await expect(page.getByTestId('digit-strip').locator('svg.waveform')).toHaveCount(12);
+  await expect(page.getByTestId('digit-strip')).toContainText('bigeminy');
+  await expect(page.getByTestId('digit-strip')).toContainText('normal');
+});

@@ -1,5 +1,6 @@
-// Trains every zoo model from its seed on the digit training split, saves the weights to
-// public/models/<name>/ and records the measured test accuracy in public/models/zoo.json.
+// Trains every zoo model from its seed on its task's training split (digits; the ECG and radar sets
+// generated from their seeds), saves the weights to public/models/<name>/ and records the measured
+// test accuracy in public/models/zoo.json.
 // Run: npm run models:train [-- lenet resnet]   (retrains only the named ones, keeps the rest)
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,16 +11,21 @@ import { describeLayers, totalMacs } from '../src/engine/models/macs';
 import { MODELS_DIR, saveModelToDir } from '../src/engine/models/io-node';
 import { ZOO, type ZooName } from '../src/engine/models/zoo';
 import { zooManifestSchema, type ZooManifest, type ZooModel } from '../src/engine/models/zoo-manifest';
-import { trainOnDigits } from '../src/engine/train/from-scratch';
+import { trainOnTask } from '../src/engine/train/from-scratch';
+import { digitsTask, ecgTask, radarTask } from '../src/engine/data/tasks';
 
-const RECIPES: Record<ZooName, { epochs: number; batchSize: number; learningRate: number; seed: number; schedule: 'cosine' }> = {
+// The sensor models train briefly, so their BatchNorm statistics are measured afresh ("settle").
+const RECIPES: Record<ZooName, { epochs: number; batchSize: number; learningRate: number; seed: number; schedule: 'cosine'; settle?: boolean }> = {
   lenet: { epochs: 12, batchSize: 64, learningRate: 2e-3, seed: 11, schedule: 'cosine' },
   resnet: { epochs: 6, batchSize: 64, learningRate: 3e-3, seed: 22, schedule: 'cosine' },
   mobilenet: { epochs: 10, batchSize: 64, learningRate: 4e-3, seed: 33, schedule: 'cosine' },
+  ecg: { epochs: 4, batchSize: 32, learningRate: 3e-3, seed: 1, schedule: 'cosine', settle: true },
+  radar: { epochs: 6, batchSize: 32, learningRate: 3e-3, seed: 1, schedule: 'cosine', settle: true },
 };
 
 const backend = await initNodeBackend();
 const digits = await loadDigitsFromDisk();
+const TASKS = { digits: digitsTask(digits), ecg: ecgTask(), radar: radarTask() };
 const only = process.argv.slice(2);
 const manifestPath = path.join(MODELS_DIR, 'zoo.json');
 
@@ -28,7 +34,7 @@ for (const entry of ZOO) {
   if (only.length && !only.includes(entry.name)) continue;
   const recipe = RECIPES[entry.name];
   const model = entry.build(recipe.seed);
-  const result = await trainOnDigits(model, digits, {
+  const result = await trainOnTask(model, TASKS[entry.task], {
     ...recipe,
     onProgress: (p) => {
       if (p.kind === 'epoch') console.error(`${entry.name} epoch ${p.epoch}/${p.epochs} loss ${p.epochLoss!.toFixed(4)} test ${(p.test!.accuracy * 100).toFixed(2)}% (${(p.elapsedMs / 1000).toFixed(0)} s)`);

@@ -12,7 +12,7 @@ import { saveModelToDir } from '../engine/models/io-node';
 import { builtinCatalogue, findMultiplier, type CatalogueEntry } from '../engine/approx/catalogue';
 import { loadMultiplierFiles, multiplierFilesAt } from '../engine/approx/catalogue-node';
 import { multiplierMetrics } from '../engine/approx/metrics';
-import { ApproxSimulation, MULTIPLY_LAYERS, type Method } from '../engine/approx/simulate';
+import { MULTIPLY_LAYERS, type Method } from '../engine/approx/simulate';
 import { Session, type Assignment, type MappingLibrary } from '../engine/session';
 import { nodeHost } from '../engine/host-node';
 import { toCsv } from '../engine/util/csv';
@@ -27,6 +27,7 @@ import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } fro
 import { ECG_WINDOW, ecgBatch, ecgNet } from '../engine/models/ecg-net';
 import { radarBatch, radarNet } from '../engine/models/radar-net';
 import { train as trainModel } from '../engine/train/train';
+import { settleBatchNorm } from '../engine/train/settle';
 import { parseReplayText, replayToJson } from '../engine/exits/replay-file';
 import { finalOnly, MECHANISMS, prepareReplay, replay, type Mechanism, type ReplayOutcome } from '../engine/exits/replay';
 import { calibrate, paretoFront, sweep, type SweepPoint } from '../engine/exits/sweep';
@@ -413,14 +414,6 @@ const exits = program.command('exits').description('early exits on streams: repl
  * BatchNorm's moving statistics lag a short training run (momentum 0.99): measure them afresh on
  * the training data, then the test accuracy the model really has.
  */
-async function settleBatchNorm(model: tf.LayersModel, train: Batchable, test: Batchable): Promise<number> {
-  const x = train.x.slice(0, Math.min(1024, train.count));
-  const sim = ApproxSimulation.calibrate(model, x);
-  await sim.recalibrateBatchNorm(x, {});
-  sim.dispose();
-  x.dispose();
-  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.predict(test.x) as tf.Tensor, 1), tf.argMax(test.y, 1)), 'float32')).dataSync()[0]);
-}
 
 const readReplay = async (file: string) => prepareReplay(parseReplayText(await readFile(file, 'utf8')));
 const outcomeJson = (o: ReplayOutcome) => ({ accuracy: o.accuracy, mean_macs: o.meanMacs, relative_cost: o.relativeCost, exit_counts: o.exitCounts, frames: o.frames });

@@ -160,4 +160,17 @@ describe('Session', () => {
     expect(later.exitTrace(point.settings).exit).toEqual(trace.exit);
     expect(await new Session(nodeHost()).restoreExits()).toBeNull();
   });
+
+  it.each(['ecg', 'radar'])('opens the shipped %s model on its own data and measures what the zoo script recorded', async (name) => {
+    const session = new Session(nodeHost());
+    const summary = await session.open({ kind: 'zoo', name });
+    expect(summary.task).toBe(name);
+    const zoo = JSON.parse(await readFile(`${MODELS_DIR}/zoo.json`, 'utf8'));
+    const recorded = zoo.models.find((m: { name: string }) => m.name === name).test_accuracy;
+    expect(Math.abs((await session.evaluate()).accuracy - recorded)).toBeLessThan(0.002);
+    const samples = await session.samples(6);
+    expect(samples.display).toBe(name === 'ecg' ? 'waveform' : 'image');
+    // Spread over the recording: more than one class among six samples.
+    expect(new Set(samples.labels).size).toBeGreaterThan(1);
+  });
 });

@@ -1,8 +1,9 @@
 // One studio session: the data set, the open model and the jobs run on it. The worker exposes this
 // class as it is; Node tests drive it directly with a file-backed host.
 import * as tf from '@tensorflow/tfjs';
-import { fetchDigits, fetchJson, sliceDigits, type BlobCache, type Digits } from './data/digits';
-import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from './data/tensors';
+import { fetchDigits, fetchJson, type BlobCache, type Digits } from './data/digits';
+import { disposeBatchable, modelInputShape, type Batchable } from './data/tensors';
+import { digitsTask, ecgTask, pictures, radarTask, samplesToTensors, sampleSize, TASK_NAMES, type Task, type TaskName } from './data/tasks';
 import { artifactsFromFiles, checkFitsData, ModelFileError, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './models/io';
 import { describeLayers, totalMacs, type LayerInfo } from './models/macs';
 import { zooManifestSchema, type ZooModel } from './models/zoo-manifest';
@@ -25,7 +26,6 @@ import { parseReplayText, type ReplayData } from './exits/replay-file';
 import { availableMechanisms, emptyTrace, finalOnly, MECHANISMS, prepareReplay, type Mechanism, type PreparedReplay, type ReplayTrace } from './exits/replay';
 import { exitStatistics, type ExitStreamStats } from './exits/stats';
 import { calibrate, paretoFront, sweep, type Calibration, type SweepPoint as ThresholdPoint } from './exits/sweep';
-import { digitVideo } from './data/digit-video';
 import { inputBytes as modelInputBytes, mapToHardware, segmentProfiles, type HardwareMapping, type HardwareSpec, type SegmentProfile } from './exits/hardware';
 import type { MechanismSettings } from './exits/replay';
 import { replay as replayMechanism } from './exits/replay';
@@ -58,6 +58,10 @@ export interface ModelSummary {
   params: number;
   macs: number;
   inputShape: number[];
+  /** The data the model is about, and its class names. */
+  task: TaskName;
+  taskTitle: string;
+  classes: string[];
   /** What the zoo script measured for the shipped weights (zoo models only). */
   shippedAccuracy?: number;
 }
@@ -69,6 +73,8 @@ export interface UserModelMeta {
   addedAt: string;
   params: number;
   macs: number;
+  /** The data set it fits (models kept before tasks existed are digit models). */
+  task?: TaskName;
 }
 
 interface StoredUserModel {
@@ -80,7 +86,9 @@ export interface SampleBatch {
   count: number;
   height: number;
   width: number;
+  /** 0–255 per sample (height × width): grey pictures, or waveforms scaled to fill the range. */
   pixels: Uint8Array;
+  display: 'image' | 'waveform';
   labels: number[];
   predictions: number[];
   confidences: number[];
@@ -167,10 +175,11 @@ export interface PointPredictions {
   predictions: number[];
   confidences: number[];
   labels: number[];
-  /** The digits' pixels, one after another (height × width each). */
+  /** The samples drawn as in SampleBatch, one after another (height × width each). */
   pixels: Uint8Array;
   height: number;
   width: number;
+  display: 'image' | 'waveform';
   switchMs: number;
   inferenceMs: number;
 }
@@ -206,8 +215,10 @@ export interface ExitsSummary {
   streams: { name: string; frames: number }[];
   /** The mechanisms this replay can evaluate (feature-difference needs recorded features). */
   mechanisms: Mechanism[];
-  /** Whether the frames' pictures can be shown (a digit video recorded here). */
+  /** Whether the frames' pictures can be shown (an image stream recorded here). */
   pictures: boolean;
+  /** Class names, when recorded here from a data set that has them. */
+  classNames?: string[];
 }
 
 /** Every frame's decision under one setting, with the first exit's confidence and the totals. */
@@ -261,6 +272,9 @@ export class SupersededError extends Error {
 
 export class Session {
   private digitsPromise: Promise<Digits> | null = null;
+  private readonly generated = new Map<TaskName, Task>();
+  /** The data set of the open model. */
+  private task: Task | null = null;
   private zooPromise: Promise<ZooModel[]> | null = null;
   private model: tf.LayersModel | null = null;
   private summary: ModelSummary | null = null;
@@ -297,6 +311,42 @@ export class Session {
     return this.digitsPromise;
   }
 
+  /** A data set by name: digits are fetched, the sensor sets generated (once) from their seeds. */
+  async taskNamed(name: TaskName): Promise<Task> {
+    if (name === 'digits') return digitsTask(await this.digits());
+    let task = this.generated.get(name);
+    if (!task) this.generated.set(name, (task = name === 'ecg' ? ecgTask() : radarTask()));
+    return task;
+  }
+
+  /** The first data set the model fits (uploads carry no task): digits first, as most uploads are. */
+  private async taskFitting(model: tf.LayersModel, preferred?: TaskName): Promise<Task> {
+    const order = preferred ? [preferred, ...TASK_NAMES.filter((t) => t !== preferred)] : TASK_NAMES;
+    let first: unknown = null;
+    for (const name of order) {
+      const task = await this.taskNamed(name);
+      try {
+        checkFitsData(model, { shape: task.sampleShape, classes: task.classes.length });
+        return task;
+      } catch (e) {
+        // The digits' reason is the one to show: uploads are digit models unless they fit another set.
+        first ??= e;
+      }
+    }
+    throw first;
+  }
+
+  private requireTask(): Task {
+    if (!this.task) throw new Error('no model is open');
+    return this.task;
+  }
+
+  /** Samples [0, limit) of a split as input for the open model. */
+  private tensors(split: 'train' | 'test', limit?: number): Batchable {
+    const task = this.requireTask();
+    return samplesToTensors(task.split(split, limit), modelInputShape(this.requireModel()), task.classes.length);
+  }
+
   zoo(): Promise<ZooModel[]> {
     this.zooPromise ??= (async () => {
       return zooManifestSchema.parse(await fetchJson(this.host.fetch, this.url('models/zoo.json'), 'the model zoo')).models;
@@ -315,37 +365,41 @@ export class Session {
   async open(source: ModelSource): Promise<ModelSummary> {
     this.assertIdle();
     const ticket = ++this.openTicket;
-    const digits = await this.digits();
     let model: tf.LayersModel;
     let meta: Pick<ModelSummary, 'name' | 'title' | 'description' | 'shippedAccuracy'>;
+    let taskName: TaskName | undefined;
     if (source.kind === 'zoo') {
       const entry = (await this.zoo()).find((m) => m.name === source.name);
       if (!entry) throw new Error(`the zoo has no model "${source.name}"`);
       model = await tf.loadLayersModel(tf.io.http(this.url(entry.path), { fetchFunc: this.host.fetch }));
       meta = { name: entry.name, title: entry.title, description: entry.description, shippedAccuracy: entry.test_accuracy };
+      taskName = entry.task as TaskName;
     } else {
       const stored = await this.host.storage.get<StoredUserModel>(USER_PREFIX + source.id);
       if (!stored) throw new Error('this model is no longer stored in the browser; load its files again');
       model = await modelFromArtifacts(stored.artifacts);
       meta = { name: stored.meta.name, title: stored.meta.name, description: stored.meta.fileName.endsWith('.json') ? `Loaded from ${stored.meta.fileName}` : stored.meta.fileName };
+      taskName = stored.meta.task;
     }
+    let task: Task;
     try {
-      checkFitsData(model, dataSpec(digits));
+      task = await this.taskFitting(model, taskName);
       if (ticket !== this.openTicket) throw new SupersededError();
     } catch (e) {
       model.dispose();
       throw e;
     }
-    return this.install(model, source, meta);
+    return this.install(model, source, meta, task);
   }
 
-  private install(model: tf.LayersModel, source: ModelSource, meta: Pick<ModelSummary, 'name' | 'title' | 'description' | 'shippedAccuracy'>): ModelSummary {
+  private install(model: tf.LayersModel, source: ModelSource, meta: Pick<ModelSummary, 'name' | 'title' | 'description' | 'shippedAccuracy'>, task: Task): ModelSummary {
     this.dropSimulation();
     this.dropOperatingPoints();
     this.model?.dispose();
     this.model = model;
+    this.task = task;
     const layers = describeLayers(model);
-    this.summary = { source, ...meta, layers, params: model.countParams(), macs: totalMacs(layers), inputShape: modelInputShape(model) };
+    this.summary = { source, ...meta, layers, params: model.countParams(), macs: totalMacs(layers), inputShape: modelInputShape(model), task: task.name, taskTitle: task.title, classes: task.classes };
     return this.summary;
   }
 
@@ -362,11 +416,10 @@ export class Session {
   private async testData(): Promise<Batchable> {
     const model = this.requireModel();
     const shape = modelInputShape(model);
-    const key = shape.join('x');
+    const key = `${this.requireTask().name}:${shape.join('x')}`;
     if (this.testSet?.key !== key) {
-      const digits = await this.digits();
       if (this.testSet) disposeBatchable(this.testSet.data);
-      this.testSet = { key, data: sliceToTensors(sliceDigits(digits, 'test'), shape, digits.manifest.classes.length) };
+      this.testSet = { key, data: this.tensors('test') };
     }
     return this.testSet.data;
   }
@@ -377,27 +430,33 @@ export class Session {
     return { ...result, ms: performance.now() - started };
   }
 
-  /** The first `count` test digits with the open model's predictions. */
+  /** `count` test samples with the open model's predictions: the first ones, or spread over a recording. */
   async samples(count = 12): Promise<SampleBatch> {
     const model = this.requireModel();
-    const digits = await this.digits();
-    const slice = sliceDigits(digits, 'test', count);
+    const task = this.requireTask();
+    const all = task.split('test');
+    const n = Math.min(count, all.count);
+    const indices = Array.from({ length: n }, (_, i) => (task.recording ? Math.floor(((i + 0.5) * all.count) / n) : i));
+    const drawn = pictures(task, all, indices);
+    const size = sampleSize(task);
+    const values = all.values instanceof Uint8Array ? new Uint8Array(n * size) : new Float32Array(n * size);
+    indices.forEach((i, j) => values.set(all.values.subarray(i * size, (i + 1) * size), j * size));
+    const slice = { values, divide: all.divide, labels: Int32Array.from(indices, (i) => all.labels[i]), count: n };
     const probs = tf.tidy(() => {
-      const { x, y } = sliceToTensors(slice, modelInputShape(model), digits.manifest.classes.length);
+      const { x, y } = samplesToTensors(slice, modelInputShape(model), task.classes.length);
       y.dispose();
       return model.predict(x) as tf.Tensor2D;
     });
-    const values = await probs.array();
+    const rows = await probs.array();
     probs.dispose();
-    const predictions = values.map((row) => row.indexOf(Math.max(...row)));
+    const predictions = rows.map((row) => row.indexOf(Math.max(...row)));
     return {
       count: slice.count,
-      height: slice.height,
-      width: slice.width,
-      pixels: slice.pixels.slice(),
+      ...drawn,
+      display: task.display,
       labels: Array.from(slice.labels),
       predictions,
-      confidences: values.map((row, i) => row[predictions[i]]),
+      confidences: rows.map((row, i) => row[predictions[i]]),
     };
   }
 
@@ -405,10 +464,9 @@ export class Session {
     validateTrainOptions(request);
     this.assertIdle();
     const model = this.requireModel();
-    const digits = await this.digits();
     this.training = true;
     this.stopRequested = false;
-    const trainSet = sliceToTensors(sliceDigits(digits, 'train', request.trainLimit), modelInputShape(model), digits.manifest.classes.length);
+    const trainSet = this.tensors('train', request.trainLimit);
     try {
       return await train(model, trainSet, await this.testData(), { ...request, onProgress, shouldStop: () => this.stopRequested });
     } finally {
@@ -429,8 +487,7 @@ export class Session {
   private async approxSimulation(): Promise<ApproxSimulation> {
     if (!this.simulation) {
       const model = this.requireModel();
-      const digits = await this.digits();
-      const calibration = sliceToTensors(sliceDigits(digits, 'train', 512), modelInputShape(model), digits.manifest.classes.length);
+      const calibration = this.tensors('train', 512);
       try {
         this.simulation = ApproxSimulation.calibrate(model, calibration.x);
       } finally {
@@ -538,13 +595,11 @@ export class Session {
   ): Promise<{ stepsCompleted: number; cancelled: boolean }> {
     validateTrainOptions(request);
     this.assertIdle();
-    const model = this.requireModel();
     const sim = await this.approxSimulation();
     const { modes } = await this.modesFor(sim, assignment, ranks);
-    const digits = await this.digits();
     this.training = true;
     this.stopRequested = false;
-    const data = sliceToTensors(sliceDigits(digits, 'train', request.trainLimit), modelInputShape(model), digits.manifest.classes.length);
+    const data = this.tensors('train', request.trainLimit);
     try {
       const result = await retrainApproximate(sim, modes, data, { ...request, shouldStop: () => this.stopRequested, onProgress });
       return { stepsCompleted: result.stepsCompleted, cancelled: result.cancelled };
@@ -568,13 +623,12 @@ export class Session {
   private async mappingJob<T>(request: { trainLimit?: number; testLimit?: number }, job: (model: tf.LayersModel, train: Batchable, test: Batchable) => Promise<T>): Promise<T> {
     this.assertIdle();
     const model = this.requireModel();
-    const digits = await this.digits();
     const fullTest = await this.testData();
     const n = Math.min(request.testLimit ?? fullTest.count, fullTest.count);
     const test = n === fullTest.count ? fullTest : { x: fullTest.x.slice(0, n), y: fullTest.y.slice(0, n), count: n };
     this.training = true;
     this.stopRequested = false;
-    const trainSet = sliceToTensors(sliceDigits(digits, 'train', request.trainLimit), modelInputShape(model), digits.manifest.classes.length);
+    const trainSet = this.tensors('train', request.trainLimit);
     try {
       return await job(model, trainSet, test);
     } finally {
@@ -712,13 +766,11 @@ export class Session {
     probs.dispose();
     const t2 = performance.now();
     const predictions = rows.map((r) => r.indexOf(Math.max(...r)));
-    // Labels and pixels from the data set itself: nothing to compute on the device.
-    const all = sliceDigits(await this.digits(), 'test');
+    // Labels and pictures from the data set itself: nothing to compute on the device.
+    const task = this.requireTask();
+    const all = task.split('test');
     const labels = indices.map((i) => all.labels[i]);
-    const size = all.height * all.width;
-    const pixels = new Uint8Array(indices.length * size);
-    indices.forEach((i, j) => pixels.set(all.pixels.subarray(i * size, (i + 1) * size), j * size));
-    return { point: p, indices, predictions, confidences: rows.map((r, i) => r[predictions[i]]), labels, pixels, height: all.height, width: all.width, switchMs: t1 - t0, inferenceMs: t2 - t1 };
+    return { point: p, indices, predictions, confidences: rows.map((r, i) => r[predictions[i]]), labels, ...pictures(task, all, indices), display: task.display, switchMs: t1 - t0, inferenceMs: t2 - t1 };
   }
 
   /**
@@ -733,28 +785,30 @@ export class Session {
       const augmented = await augmentWithExits(model, train, test, { epochs, seed, onProgress, shouldStop: () => this.stopRequested });
       try {
         if (augmented.cancelled) throw new Error('cancelled before the exits were trained: nothing was changed');
-        const digits = await this.digits();
-        const video = digitVideo(sliceDigits(digits, 'test'), { frames, seed });
-        const x = tf.tensor(video.pixels, [video.frames, ...modelInputShape(model)]);
+        const task = this.requireTask();
+        const stream = task.stream(frames, seed);
+        const x = samplesToTensors(stream, modelInputShape(model), task.classes.length);
         let data: ReplayData;
         try {
-          data = await recordReplay(model, augmented, [{ name: 'digit video', x, labels: video.labels }]);
+          data = await recordReplay(model, augmented, [{ name: stream.name, x: x.x, labels: stream.labels }]);
         } finally {
-          x.dispose();
+          disposeBatchable(x);
         }
         const prepared = prepareReplay(data);
-        const pictures = { height: video.height, width: video.width, pixels: Uint8Array.from(video.pixels, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)) };
+        // Waveforms have no picture worth playing; images do.
+        const framePictures = task.display === 'image' ? pictures(task, stream, Array.from({ length: stream.count }, (_, i) => i)) : null;
         const summary: ExitsSummary = {
           source: 'model',
           title,
           classes: data.classes,
-          frames: video.frames,
+          frames: stream.count,
           exits: data.exits.map((e, i) => ({ ...e, testAccuracy: i < augmented.exits.length ? augmented.exits[i].accuracy : augmented.finalAccuracy })),
           dropped: augmented.dropped.map((d) => ({ layer: d.layer, testAccuracy: d.accuracy })),
           ...replayFacts(data, prepared),
-          pictures: true,
+          pictures: framePictures !== null,
+          classNames: task.classes,
         };
-        await this.installReplay({ data, summary, profiles: { profiles: segmentProfiles(model, augmented), inputBytes: modelInputBytes(model), complete: true }, pictures }, prepared);
+        await this.installReplay({ data, summary, profiles: { profiles: segmentProfiles(model, augmented), inputBytes: modelInputBytes(model), complete: true }, pictures: framePictures }, prepared);
         return summary;
       } finally {
         for (const e of augmented.exits) e.model.dispose();
@@ -875,16 +929,16 @@ export class Session {
     const text = new TextDecoder().decode(jsonFile.bytes);
     const artifacts = artifactsFromFiles(text, files.filter((f) => f !== jsonFile));
     const model = await modelFromArtifacts(artifacts);
-    const digits = await this.digits();
+    let task: Task;
     try {
-      checkFitsData(model, dataSpec(digits));
+      task = await this.taskFitting(model);
     } catch (e) {
       model.dispose();
       throw e;
     }
     const topologyName = (artifacts.modelTopology as { config?: { name?: string } } | undefined)?.config?.name;
-    const meta = await this.store(model, topologyName || jsonFile.name.replace(/\.json$/i, ''), jsonFile.name);
-    const summary = this.install(model, { kind: 'user', id: meta.id }, { name: meta.name, title: meta.name, description: `Loaded from ${meta.fileName}` });
+    const meta = await this.store(model, topologyName || jsonFile.name.replace(/\.json$/i, ''), jsonFile.name, task.name);
+    const summary = this.install(model, { kind: 'user', id: meta.id }, { name: meta.name, title: meta.name, description: `Loaded from ${meta.fileName}` }, task);
     return { meta, summary };
   }
 
@@ -892,12 +946,12 @@ export class Session {
   async keepCurrentModel(name: string): Promise<{ meta: UserModelMeta; summary: ModelSummary }> {
     this.assertIdle();
     const model = this.requireModel();
-    const meta = await this.store(model, name, `${this.summary!.title}, trained in the studio`);
+    const meta = await this.store(model, name, `${this.summary!.title}, trained in the studio`, this.requireTask().name);
     this.summary = { ...this.summary!, source: { kind: 'user', id: meta.id }, name: meta.name, title: meta.name, description: meta.fileName, shippedAccuracy: undefined };
     return { meta, summary: this.summary };
   }
 
-  private async store(model: tf.LayersModel, name: string, fileName: string): Promise<UserModelMeta> {
+  private async store(model: tf.LayersModel, name: string, fileName: string, task: TaskName): Promise<UserModelMeta> {
     const meta: UserModelMeta = {
       id: crypto.randomUUID(),
       name,
@@ -905,6 +959,7 @@ export class Session {
       addedAt: new Date().toISOString(),
       params: model.countParams(),
       macs: totalMacs(describeLayers(model)),
+      task,
     };
     await this.host.storage.set(USER_PREFIX + meta.id, { meta, artifacts: await modelToArtifacts(model) } satisfies StoredUserModel);
     return meta;
@@ -930,6 +985,3 @@ export class Session {
   }
 }
 
-function dataSpec(digits: Digits) {
-  return { shape: [digits.manifest.height, digits.manifest.width, 1], classes: digits.manifest.classes.length };
-}

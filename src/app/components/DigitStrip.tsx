@@ -1,19 +1,24 @@
 import { useEffect, useRef } from 'react';
+import { useStudio } from '../state/store';
 import type { SampleBatch } from '../../engine/session';
 
-/** Test digits with the open model's prediction; wrong ones are marked. */
+/** Test samples (digits, radar maps, ECG windows) with the open model's prediction; wrong ones are marked. */
 export function DigitStrip({ samples }: { samples: SampleBatch }) {
+  const classes = useStudio((s) => s.summary?.classes);
+  const name = (c: number) => classes?.[c] ?? String(c);
+  const size = samples.height * samples.width;
   return (
-    <ol className="digits" aria-label="Predictions on test digits" data-testid="digit-strip">
+    <ol className={`digits ${samples.display}`} aria-label="Predictions on test samples" data-testid="digit-strip">
       {samples.labels.map((label, i) => {
         const predicted = samples.predictions[i];
         const ok = predicted === label;
+        const pixels = samples.pixels.subarray(i * size, (i + 1) * size);
         return (
-          <li key={i} className={ok ? 'digit ok' : 'digit wrong'} title={`label ${label}, predicted ${predicted} (${(samples.confidences[i] * 100).toFixed(1)} %)`}>
-            <DigitCanvas pixels={samples.pixels.subarray(i * samples.height * samples.width, (i + 1) * samples.height * samples.width)} height={samples.height} width={samples.width} />
+          <li key={i} className={ok ? 'digit ok' : 'digit wrong'} title={`label ${name(label)}, predicted ${name(predicted)} (${(samples.confidences[i] * 100).toFixed(1)} %)`}>
+            {samples.display === 'waveform' ? <Waveform values={pixels} /> : <DigitCanvas pixels={pixels} height={samples.height} width={samples.width} />}
             <span className="digit-label">
-              {predicted}
-              {!ok && <span className="sr-only"> (label {label})</span>}
+              {name(predicted)}
+              {!ok && <span className="sr-only"> (label {name(label)})</span>}
             </span>
           </li>
         );
@@ -34,4 +39,16 @@ function DigitCanvas({ pixels, height, width }: { pixels: Uint8Array; height: nu
     ctx.putImageData(image, 0, 0);
   }, [pixels, height, width]);
   return <canvas ref={ref} width={width} height={height} aria-hidden />;
+}
+
+/** A waveform scaled into 0–255 (per sample), drawn as a line. */
+function Waveform({ values }: { values: Uint8Array }) {
+  const w = 96;
+  const h = 42;
+  const points = Array.from(values, (v, i) => `${((i / Math.max(values.length - 1, 1)) * w).toFixed(1)},${(h - 2 - (v / 255) * (h - 4)).toFixed(1)}`).join(' ');
+  return (
+    <svg className="waveform" width={w} height={h} viewBox={`0 0 ${w} ${h}`} aria-hidden>
+      <polyline points={points} fill="none" stroke="currentColor" strokeWidth={1} />
+    </svg>
+  );
 }

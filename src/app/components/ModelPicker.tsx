@@ -21,7 +21,7 @@ export function ModelPicker() {
             <button className={selected === m.name ? 'model-item active' : 'model-item'} data-testid={`pick-${m.name}`} disabled={training} onClick={() => set('model', m.name)}>
               <span className="model-title">{m.title}</span>
               <span className="model-meta">
-                {compact(m.params)} params · {compact(m.macs)} MACs · {pct(m.test_accuracy, 1)}
+                {m.task} · {compact(m.params)} params · {compact(m.macs)} MACs · {pct(m.test_accuracy, 1)}
               </span>
             </button>
           </li>

@@ -159,7 +159,7 @@ export function QosDemo({ result, ready }: { result: QosResult; ready: boolean }
           <dd className="small muted">always most accurate: {pct(result.points[0].relativePower, 1)}</dd>
         </div>
       </dl>
-      {last && <DigitStrip samples={{ count: 1, height: last.height, width: last.width, pixels: last.pixels, labels: last.labels, predictions: last.predictions, confidences: last.confidences }} />}
+      {last && <DigitStrip samples={{ count: 1, height: last.height, width: last.width, pixels: last.pixels, display: last.display, labels: last.labels, predictions: last.predictions, confidences: last.confidences }} />}
       {data.length > 1 && <Figure id="qos-demo-trace" title="Trace and the power of the point in use" kind="line" data={data} x={X} y={Y} series={SERIES} height={200} live={running} />}
     </section>
   );

@@ -28,7 +28,7 @@ export function StatusBar() {
       {summary && (
         <span data-testid="status-model" data-evaluated={evaluation ? 'yes' : 'no'}>
           {summary.title}
-          {evaluation ? ` · ${pct(evaluation.accuracy)} on ${evaluation.count.toLocaleString('en')} test digits` : ''}
+          {evaluation ? ` · ${pct(evaluation.accuracy)} on ${evaluation.count.toLocaleString('en')} test ${summary.taskTitle}` : ''}
         </span>
       )}
     </footer>

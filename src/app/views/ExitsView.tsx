@@ -9,6 +9,13 @@ import { StreamPanel } from './exits/StreamPanel';
 import { TradeoffPanel } from './exits/TradeoffPanel';
 
 
+/** What the recorded stream is, per data set. */
+const STREAMS: Record<string, string> = {
+  digits: 'a digit video: test digits held for about 20 frames each, every frame shifted, dimmed and noisy',
+  ecg: 'windows 0.25 s apart over an ECG recording the model never saw',
+  radar: 'range-Doppler maps of a gesture recording the model never saw',
+};
+
 const TABS: { id: ExitsTab; label: string }[] = [
   { id: 'exits', label: 'Each exit' },
   { id: 'stream', label: 'Stream' },
@@ -43,7 +50,7 @@ export function ExitsView() {
       <section className="card" aria-labelledby="exits-build-title">
         <h2 id="exits-build-title">Early exits for {summary.title}</h2>
         <p className="muted">
-          An exit after every block of the network (where every path meets), each a small copy of the classifier head trained on the frozen network's features; useless ones are dropped. A digit video — test digits held for about 20 frames each, every frame shifted, dimmed and noisy — is then recorded through every exit once, and each decision mechanism is replayed over a hundred thresholds. Or load a replay file recorded anywhere (JSON: classes, exits with segment and branch MACs, streams of frames with a label and one row of logits per exit).
+          An exit after every block of the network (where every path meets), each a small copy of the classifier head trained on the frozen network's features; useless ones are dropped. A stream is then recorded through every exit once ({STREAMS[summary.task]}), and each decision mechanism is replayed over a hundred thresholds. Or load a replay file recorded anywhere (JSON: classes, exits with segment and branch MACs, streams of frames with a label and one row of logits per exit).
         </p>
         <div className="train-form">
           <NumberField label="Video frames" value={settings.exitFrames} min={10} max={20000} step={1} integer disabled={busy} onChange={(v) => set('exitFrames', v)} />

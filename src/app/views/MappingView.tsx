@@ -92,7 +92,7 @@ export function MappingView() {
           <NumberField label="λ (noise reward)" value={settings.lambda} min={0} max={100} step="any" disabled={busy} onChange={(v) => set('lambda', v)} />
           <NumberField label="Tolerance epochs" value={settings.toleranceEpochs} min={1} max={100} step={1} integer disabled={busy} onChange={(v) => set('toleranceEpochs', v)} />
           <NumberField label="Retrain epochs" value={settings.retrainEpochs} min={0} max={100} step={1} integer disabled={busy} onChange={(v) => set('retrainEpochs', v)} />
-          <NumberField label="Training digits" value={settings.mappingDigits} min={64} max={8000} step={1} integer disabled={busy} onChange={(v) => set('mappingDigits', v)} />
+          <NumberField label="Training samples" value={settings.mappingDigits} min={64} max={8000} step={1} integer disabled={busy} onChange={(v) => set('mappingDigits', v)} />
           <label className="field">
             <span>Multipliers</span>
             <select aria-label="Multipliers to map from" value={settings.library} disabled={busy} onChange={(e) => set('library', e.target.value as (typeof LIBRARIES)[number])}>

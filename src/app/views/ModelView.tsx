@@ -60,7 +60,7 @@ function ModelDetail() {
         <div>
           <dt>Test accuracy (measured here)</dt>
           <dd data-testid="test-accuracy">{evaluation ? pct(evaluation.accuracy) : evaluating ? 'measuring…' : '—'}</dd>
-          {evaluation && <dd className="muted small">{int(evaluation.count)} held-out digits</dd>}
+          {evaluation && <dd className="muted small">{int(evaluation.count)} held-out {summary.taskTitle}</dd>}
         </div>
         <div>
           <dt>Parameters</dt>

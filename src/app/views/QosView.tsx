@@ -180,7 +180,7 @@ export function QosView() {
             <LayerStrip result={result} point={qos.point} />
             {qos.predictions && qos.predictions.point === qos.point && (
               <DigitStrip
-                samples={{ count: qos.predictions.labels.length, height: qos.predictions.height, width: qos.predictions.width, pixels: qos.predictions.pixels, labels: qos.predictions.labels, predictions: qos.predictions.predictions, confidences: qos.predictions.confidences }}
+                samples={{ count: qos.predictions.labels.length, height: qos.predictions.height, width: qos.predictions.width, pixels: qos.predictions.pixels, display: qos.predictions.display, labels: qos.predictions.labels, predictions: qos.predictions.predictions, confidences: qos.predictions.confidences }}
               />
             )}
           </section>

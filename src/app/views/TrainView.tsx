@@ -24,7 +24,7 @@ export function TrainView() {
       <section className="card" aria-labelledby="train-title">
         <h2 id="train-title">Train {summary ? summary.title : ''}</h2>
         <p className="muted">
-          Trains the open model further on the 8,000 training digits in the engine worker (Adam), and measures it on the 2,000 held-out digits after each epoch. Picking a zoo model again restores its shipped weights; keep what you trained with the button that appears when a run ends.
+          Trains the open model further on its training set (8,000 digits, or the ECG or radar recordings) in the engine worker (Adam), and measures it on the held-out test set after each epoch. Picking a zoo model again restores its shipped weights; keep what you trained with the button that appears when a run ends.
         </p>
         <form
           className="train-form"

@@ -1,13 +1,16 @@
-// Builders for the digit classifiers the studio ships. Layer names are stable: every per-layer view
+// Builders for the models the studio ships: three digit classifiers and two sensor models. Layer names are stable: every per-layer view
 // (tolerance, multipliers, operating points) keys on them.
 import * as tf from '@tensorflow/tfjs';
+import type { TaskName } from '../data/tasks';
+import { ecgNet } from './ecg-net';
+import { radarNet } from './radar-net';
 
-export type ZooName = 'lenet' | 'resnet' | 'mobilenet';
+export type ZooName = 'lenet' | 'resnet' | 'mobilenet' | 'ecg' | 'radar';
 
 export interface ZooEntry {
   name: ZooName;
   title: string;
-  task: 'digits';
+  task: TaskName;
   description: string;
   build: (seed: number) => tf.LayersModel;
 }
@@ -94,6 +97,8 @@ export const ZOO: readonly ZooEntry[] = [
   { name: 'lenet', title: 'LeNet-5', task: 'digits', description: 'Two convolutions, two pools, three dense layers', build: lenet },
   { name: 'resnet', title: 'Small ResNet', task: 'digits', description: 'Stem and three residual blocks (16/32/64 channels) with BatchNorm', build: resnet },
   { name: 'mobilenet', title: 'MobileNetV2-style', task: 'digits', description: 'Inverted residual blocks with depthwise convolutions, BatchNorm, ReLU6', build: mobilenet },
+  { name: 'ecg', title: 'ECG rhythm net', task: 'ecg', description: 'Four 1-D convolution blocks over 2 s ECG windows: normal rhythm or ventricular bigeminy (synthetic ECG)', build: ecgNet },
+  { name: 'radar', title: 'Radar gesture net', task: 'radar', description: 'Three convolution blocks over 32 × 32 range-Doppler maps: six hand gestures (synthetic radar)', build: radarNet },
 ];
 
 export function zooEntry(name: string): ZooEntry {

@@ -28,7 +28,7 @@ export function ExitsPanel({ summary }: { summary: ExitsSummary }) {
   return (
     <section className="card" aria-labelledby="exits-summary-title">
       <h2 id="exits-summary-title">
-        Exits of {summary.title} <span className="muted small">({summary.frames.toLocaleString('en')} frames{summary.source === 'file' ? ', from a file' : ', digit video'})</span>
+        Exits of {summary.title} <span className="muted small">({summary.frames.toLocaleString('en')} frames{summary.source === 'file' ? ', from a file' : `, ${summary.streams.map((s) => s.name).join(', ')}`})</span>
       </h2>
       <p className="muted small">Boxes are backbone segments, as wide as their MACs; the exits hang under them with their accuracy on the stream. Choose an exit to see its confidence.</p>
       <ExitStrip exits={stripExits} selected={exit} onSelect={setChosen} />

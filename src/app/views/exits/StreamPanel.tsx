@@ -24,6 +24,7 @@ export function StreamPanel({ summary, sweep }: { summary: ExitsSummary; sweep: 
   const [fps, setFps] = useState(10);
   const { setting, trace, frame } = stream;
   const K = summary.exits.length;
+  const className = (c: number) => summary.classNames?.[c] ?? String(c);
   const frames = trace?.exit.length ?? summary.frames;
 
   // Playback advances the store's frame; it stops at the end.
@@ -189,7 +190,7 @@ export function StreamPanel({ summary, sweep }: { summary: ExitsSummary; sweep: 
               <div>
                 <dt>Label / prediction</dt>
                 <dd className={right ? 'notice' : 'error'}>
-                  {trace.label[t]} / {trace.prediction[t]} {right ? '✓' : '✗'}
+                  {className(trace.label[t])} / {className(trace.prediction[t])} {right ? '✓' : '✗'}
                 </dd>
               </div>
               <div>
