@@ -162,10 +162,19 @@ test('exits: the radar model opens on its own data and its exits are recorded on
   await expect(page.getByTestId('stream-frame')).toContainText(/idle|push|pull|swipe|rub|tap/);
 });
 
-test('the ECG model shows its windows as waveforms', async ({ page }) => {
-  await openStudio(page, '#view=model&model=ecg');
+test('the ECG model shows its windows as waveforms, and streams the real MIT-BIH record through its exits', async ({ page }) => {
+  test.setTimeout(180_000);
+  await openStudio(page, '#view=model&model=ecg&frames=300&xepochs=2&digits=1000');
   await expect(page.getByTestId('model-title')).toHaveText('ECG rhythm net');
   await expect(page.getByTestId('digit-strip').locator('svg.waveform')).toHaveCount(12);
   await expect(page.getByTestId('digit-strip')).toContainText('bigeminy');
   await expect(page.getByTestId('digit-strip')).toContainText('normal');
+
+  await page.getByRole('tab', { name: 'Exits' }).click();
+  await page.getByLabel('Stream', { exact: true }).selectOption('mitbih');
+  await page.getByRole('button', { name: 'Build exits and record' }).click();
+  await expect(page.getByTestId('exits-unlabelled')).toBeVisible({ timeout: 150_000 });
+  await expect(page.getByTestId('exits-view')).toContainText('300 frames, MIT-BIH record 208 (real, unlabelled)');
+  // Labelled by the final classifier: it agrees with itself on every frame.
+  await expect(page.getByTestId('exits-table').locator('tbody tr').last().locator('td').last()).toHaveText('100.00 %');
 });

@@ -12,7 +12,8 @@ import { MODELS_DIR, saveModelToDir } from '../src/engine/models/io-node';
 import { ZOO, type ZooName } from '../src/engine/models/zoo';
 import { zooManifestSchema, type ZooManifest, type ZooModel } from '../src/engine/models/zoo-manifest';
 import { trainOnTask } from '../src/engine/train/from-scratch';
-import { digitsTask, ecgTask, radarTask } from '../src/engine/data/tasks';
+import { digitsTask, ecgTask, keywordsTask, radarTask } from '../src/engine/data/tasks';
+import { loadKeywordsFromDisk } from '../src/engine/data/keywords-node';
 
 // The sensor models train briefly, so their BatchNorm statistics are measured afresh ("settle").
 const RECIPES: Record<ZooName, { epochs: number; batchSize: number; learningRate: number; seed: number; schedule: 'cosine'; settle?: boolean }> = {
@@ -21,11 +22,12 @@ const RECIPES: Record<ZooName, { epochs: number; batchSize: number; learningRate
   mobilenet: { epochs: 10, batchSize: 64, learningRate: 4e-3, seed: 33, schedule: 'cosine' },
   ecg: { epochs: 4, batchSize: 32, learningRate: 3e-3, seed: 1, schedule: 'cosine', settle: true },
   radar: { epochs: 6, batchSize: 32, learningRate: 3e-3, seed: 1, schedule: 'cosine', settle: true },
+  kws: { epochs: 12, batchSize: 32, learningRate: 3e-3, seed: 7, schedule: 'cosine', settle: true },
 };
 
 const backend = await initNodeBackend();
 const digits = await loadDigitsFromDisk();
-const TASKS = { digits: digitsTask(digits), ecg: ecgTask(), radar: radarTask() };
+const TASKS = { digits: digitsTask(digits), ecg: ecgTask(), radar: radarTask(), keywords: keywordsTask(await loadKeywordsFromDisk()) };
 const only = process.argv.slice(2);
 const manifestPath = path.join(MODELS_DIR, 'zoo.json');
 

@@ -7,7 +7,8 @@ import { loadDigitsFromDisk } from '../engine/data/digits-node';
 import { loadModelFromPath, loadShippedModel, modelFilesAt, readZooManifest } from '../engine/models/io-node';
 import { checkFitsData } from '../engine/models/io';
 import { ZOO, zooEntry } from '../engine/models/zoo';
-import { trainOnDigits } from '../engine/train/from-scratch';
+import { trainOnTask } from '../engine/train/from-scratch';
+import { confusionMatrix, taskFor } from './tasks-node';
 import { saveModelToDir } from '../engine/models/io-node';
 import { builtinCatalogue, findMultiplier, type CatalogueEntry } from '../engine/approx/catalogue';
 import { loadMultiplierFiles, multiplierFilesAt } from '../engine/approx/catalogue-node';
@@ -20,11 +21,13 @@ import type { MultiplierDtype } from '../engine/approx/import';
 import { defaultScales } from '../engine/qos/search';
 import { readFile, writeFile } from 'node:fs/promises';
 import { augmentWithExits } from '../engine/exits/augment';
-import { recordReplay } from '../engine/exits/record';
+import { labelByFinalClassifier, recordReplay } from '../engine/exits/record';
 import { digitVideo } from '../engine/data/digit-video';
 import { sliceDigits } from '../engine/data/digits';
 import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from '../engine/data/tensors';
 import { ECG_WINDOW, ecgBatch, ecgNet } from '../engine/models/ecg-net';
+import { mitbihStream } from '../engine/data/tasks';
+import { loadMitbihFromDisk } from '../engine/data/mitbih-node';
 import { radarBatch, radarNet } from '../engine/models/radar-net';
 import { train as trainModel } from '../engine/train/train';
 import { settleBatchNorm } from '../engine/train/settle';
@@ -60,7 +63,7 @@ program
 
 program
   .command('train')
-  .description('train a zoo model from its seed (or fine-tune a model.json) on the digit split; prints test accuracy as JSON')
+  .description('train a zoo model from its seed (or fine-tune a model.json) on its data set (digits, ECG, radar or keywords); prints test accuracy, and a confusion matrix, as JSON')
   .requiredOption('--model <name|path>', `zoo model (${ZOO.map((e) => e.name).join(', ')}) or path to a model.json`)
   .option('--epochs <n>', 'epochs', int('epochs'), 1)
   .option('--batch-size <n>', 'batch size', int('batch size'), 64)
@@ -70,11 +73,10 @@ program
   .option('--out <dir>', 'save the trained model (model.json + weights.bin) here')
   .action(async (opts: { model: string; epochs: number; batchSize: number; lr: number; seed: number; trainLimit?: number; out?: string }) => {
     const backend = await initNodeBackend(program.opts().backend);
-    const digits = await loadDigitsFromDisk();
     const isPath = opts.model.endsWith('.json');
     const model = isPath ? await loadModelFromPath(opts.model) : zooEntry(opts.model).build(opts.seed);
-    checkFitsData(model, { shape: [digits.manifest.height, digits.manifest.width, 1], classes: digits.manifest.classes.length });
-    const result = await trainOnDigits(model, digits, {
+    const task = await taskFor(model, isPath ? undefined : zooEntry(opts.model).task);
+    const result = await trainOnTask(model, task, {
       epochs: opts.epochs,
       batchSize: opts.batchSize,
       learningRate: opts.lr,
@@ -85,9 +87,11 @@ program
       },
     });
     if (opts.out) await saveModelToDir(model, opts.out);
+    const confusion = await confusionMatrix(model, task);
     print({
       model: opts.model,
       backend,
+      task: task.name,
       epochs: result.epochsCompleted,
       batch_size: opts.batchSize,
       learning_rate: opts.lr,
@@ -97,6 +101,8 @@ program
       test_count: result.test.count,
       train_seconds: Math.round(result.elapsedMs / 100) / 10,
       history: result.history.map((h) => ({ epoch: h.epoch, loss: h.loss, accuracy: h.accuracy, test_loss: h.testLoss, test_accuracy: h.testAccuracy })),
+      classes: task.classes,
+      confusion_matrix: confusion,
       ...(opts.out ? { saved_to: opts.out } : {}),
     });
     model.dispose();
@@ -443,13 +449,13 @@ exits
   .command('export')
   .description('augment a model with early exits (trained on frozen features) and record a stream through every exit as a replay file')
   .requiredOption('--model <name|path>', 'zoo model or path to a model.json; for --stream ecg or radar: "ecg" or "radar" (trained here from its seed) or a path')
-  .addOption(new Option('--stream <name>', 'stream to record: digit video, windows of a synthetic ECG (normal rhythm against bigeminy), or radar range-Doppler maps of six gestures').choices(['digits', 'ecg', 'radar']).default('digits'))
+  .addOption(new Option('--stream <name>', 'stream to record: digit video, windows of a synthetic ECG (normal rhythm against bigeminy), the real MIT-BIH record 208 (unlabelled: frames are labelled with the final classifier\'s answer), or radar range-Doppler maps of six gestures').choices(['digits', 'ecg', 'mitbih', 'radar']).default('digits'))
   .option('--frames <n>', 'frames to record', int('frames'), 2000)
   .requiredOption('--output <file>', 'replay file to write')
   .option('--epochs <n>', 'at most this many epochs per exit branch (early stopping)', int('epochs'), 7)
   .option('--train-limit <n>', 'train the branches on the first n training samples only', int('train limit'))
   .option('--seed <n>', 'seed for the stream, the branches (and the ECG model)', int('seed'), 1)
-  .action(async (opts: { model: string; stream: 'digits' | 'ecg' | 'radar'; frames: number; output: string; epochs: number; trainLimit?: number; seed: number }) => {
+  .action(async (opts: { model: string; stream: 'digits' | 'ecg' | 'mitbih' | 'radar'; frames: number; output: string; epochs: number; trainLimit?: number; seed: number }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const say = progressLine();
     let model: tf.LayersModel;
@@ -475,7 +481,7 @@ exits
       labels = stream.labels;
       stream.y.dispose();
       streamName = 'radar gestures';
-    } else if (opts.stream === 'ecg') {
+    } else if (opts.stream === 'ecg' || opts.stream === 'mitbih') {
       // Training and test recordings from seeds of their own; the stream is a third recording.
       const full = ecgBatch(1800, 100 + opts.seed, 64);
       train = opts.trainLimit ? { x: full.x.slice(0, Math.min(opts.trainLimit, full.count)), y: full.y.slice(0, Math.min(opts.trainLimit, full.count)), count: Math.min(opts.trainLimit, full.count) } : full;
@@ -486,12 +492,19 @@ exits
         await trainModel(model, train, test, { epochs: 4, batchSize: 32, learningRate: 3e-3, schedule: 'cosine', seed: opts.seed, onProgress: (p) => say(`ECG model: epoch ${p.epoch}, loss ${p.loss.toFixed(4)}`) });
         modelNote = { ecg_model: { epochs: 4, test_accuracy: await settleBatchNorm(model, train, test), params: model.countParams() } };
       } else model = await loadModelFromPath(opts.model);
-      // Windows 0.25 s apart: each overlaps the last by seven eighths.
-      const stream = ecgBatch(((opts.frames - 1) * 32 + ECG_WINDOW) / 128 + 0.01, 300 + opts.seed, 32);
-      x = stream.x.slice(0, Math.min(opts.frames, stream.count));
-      labels = stream.labels.slice(0, Math.min(opts.frames, stream.count));
-      disposeBatchable(stream);
-      streamName = 'ECG windows';
+      if (opts.stream === 'mitbih') {
+        const real = mitbihStream(await loadMitbihFromDisk(), opts.frames);
+        x = tf.tensor4d(real.values as Float32Array, [real.count, 1, ECG_WINDOW, 1]);
+        labels = real.labels;
+        streamName = real.name;
+      } else {
+        // Windows 0.25 s apart: each overlaps the last by seven eighths.
+        const stream = ecgBatch(((opts.frames - 1) * 32 + ECG_WINDOW) / 128 + 0.01, 300 + opts.seed, 32);
+        x = stream.x.slice(0, Math.min(opts.frames, stream.count));
+        labels = stream.labels.slice(0, Math.min(opts.frames, stream.count));
+        disposeBatchable(stream);
+        streamName = 'ECG windows';
+      }
     } else {
       const digits = await loadDigitsFromDisk();
       model = opts.model.endsWith('.json') ? await loadModelFromPath(opts.model) : await loadShippedModel(opts.model);
@@ -508,6 +521,7 @@ exits
     const augmented = await augmentWithExits(model, train, test, { epochs: opts.epochs, seed: opts.seed, onProgress: (p) => say(`exit ${p.exit} of ${p.exits}: epoch ${p.epoch}, loss ${p.loss.toFixed(4)}`) });
     disposeBatchable(train);
     const data = await recordReplay(model, augmented, [{ name: streamName, x, labels }]);
+    if (opts.stream === 'mitbih') labelByFinalClassifier(data);
     await writeFile(opts.output, JSON.stringify(replayToJson(data)));
     const single = finalOnly(prepareReplay(data));
     print({
@@ -520,6 +534,7 @@ exits
       exits: augmented.exits.map((e, i) => ({ name: data.exits[i].name, layer: e.layer, test_accuracy: e.accuracy, segment_macs: e.segmentMacs, branch_macs: e.branchMacs, epochs: e.epochs })),
       dropped: augmented.dropped.map((d) => ({ layer: d.layer, test_accuracy: d.accuracy })),
       final: { test_accuracy: augmented.finalAccuracy, segment_macs: augmented.finalSegmentMacs, stream_accuracy: single.accuracy },
+      ...(opts.stream === 'mitbih' ? { labels_from: 'final classifier: the record is unlabelled, so accuracies are agreement with the single-exit network' } : {}),
     });
     x.dispose();
     disposeBatchable(test);

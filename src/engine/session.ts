@@ -3,7 +3,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { fetchDigits, fetchJson, type BlobCache, type Digits } from './data/digits';
 import { disposeBatchable, modelInputShape, type Batchable } from './data/tensors';
-import { digitsTask, ecgTask, pictures, radarTask, samplesToTensors, sampleSize, TASK_NAMES, type Task, type TaskName } from './data/tasks';
+import { fetchKeywords } from './data/keywords';
+import { fetchMitbih } from './data/mitbih';
+import { labelByFinalClassifier } from './exits/record';
+import { digitsTask, ecgTask, keywordsTask, mitbihStream, pictures, radarTask, samplesToTensors, sampleSize, TASK_NAMES, TASK_SHAPES, type Task, type TaskName } from './data/tasks';
 import { artifactsFromFiles, checkFitsData, ModelFileError, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './models/io';
 import { describeLayers, totalMacs, type LayerInfo } from './models/macs';
 import { zooManifestSchema, type ZooModel } from './models/zoo-manifest';
@@ -194,8 +197,10 @@ interface StoredQos {
 }
 
 export interface ExitsRequest {
-  /** Frames of digit video to record. */
+  /** Frames of the stream to record. */
   frames?: number;
+  /** The task's own recording, or (ECG models) the real, unlabelled MIT-BIH record 208. */
+  stream?: 'recording' | 'mitbih';
   epochs?: number;
   trainLimit?: number;
   seed?: number;
@@ -219,6 +224,8 @@ export interface ExitsSummary {
   pictures: boolean;
   /** Class names, when recorded here from a data set that has them. */
   classNames?: string[];
+  /** An unlabelled recording: each frame is labelled with the single-exit network's answer, so accuracy reads as agreement with it. */
+  labelsFrom?: 'final classifier';
 }
 
 /** Every frame's decision under one setting, with the first exit's confidence and the totals. */
@@ -273,6 +280,7 @@ export class SupersededError extends Error {
 export class Session {
   private digitsPromise: Promise<Digits> | null = null;
   private readonly generated = new Map<TaskName, Task>();
+  private keywordsPromise: Promise<Task> | null = null;
   /** The data set of the open model. */
   private task: Task | null = null;
   private zooPromise: Promise<ZooModel[]> | null = null;
@@ -314,6 +322,13 @@ export class Session {
   /** A data set by name: digits are fetched, the sensor sets generated (once) from their seeds. */
   async taskNamed(name: TaskName): Promise<Task> {
     if (name === 'digits') return digitsTask(await this.digits());
+    if (name === 'keywords') {
+      this.keywordsPromise ??= fetchKeywords(this.url('data/'), this.host.fetch, this.host.blobCache).then(keywordsTask, (e) => {
+        this.keywordsPromise = null;
+        throw e;
+      });
+      return this.keywordsPromise;
+    }
     let task = this.generated.get(name);
     if (!task) this.generated.set(name, (task = name === 'ecg' ? ecgTask() : radarTask()));
     return task;
@@ -324,14 +339,14 @@ export class Session {
     const order = preferred ? [preferred, ...TASK_NAMES.filter((t) => t !== preferred)] : TASK_NAMES;
     let first: unknown = null;
     for (const name of order) {
-      const task = await this.taskNamed(name);
       try {
-        checkFitsData(model, { shape: task.sampleShape, classes: task.classes.length });
-        return task;
+        checkFitsData(model, { shape: TASK_SHAPES[name].sampleShape, classes: TASK_SHAPES[name].classes });
       } catch (e) {
-        // The digits' reason is the one to show: uploads are digit models unless they fit another set.
+        // The first reason is the one to show: uploads are digit models unless they fit another set.
         first ??= e;
+        continue;
       }
+      return this.taskNamed(name);
     }
     throw first;
   }
@@ -786,7 +801,9 @@ export class Session {
       try {
         if (augmented.cancelled) throw new Error('cancelled before the exits were trained: nothing was changed');
         const task = this.requireTask();
-        const stream = task.stream(frames, seed);
+        const real = request.stream === 'mitbih';
+        if (real && task.name !== 'ecg') throw new Error('the MIT-BIH record is an ECG: open the ECG model to stream it');
+        const stream = real ? mitbihStream(await fetchMitbih(this.url('data/'), this.host.fetch), frames) : task.stream(frames, seed);
         const x = samplesToTensors(stream, modelInputShape(model), task.classes.length);
         let data: ReplayData;
         try {
@@ -794,6 +811,7 @@ export class Session {
         } finally {
           disposeBatchable(x);
         }
+        if (real) labelByFinalClassifier(data);
         const prepared = prepareReplay(data);
         // Waveforms have no picture worth playing; images do.
         const framePictures = task.display === 'image' ? pictures(task, stream, Array.from({ length: stream.count }, (_, i) => i)) : null;
@@ -807,6 +825,7 @@ export class Session {
           ...replayFacts(data, prepared),
           pictures: framePictures !== null,
           classNames: task.classes,
+          ...(real ? { labelsFrom: 'final classifier' as const } : {}),
         };
         await this.installReplay({ data, summary, profiles: { profiles: segmentProfiles(model, augmented), inputBytes: modelInputBytes(model), complete: true }, pictures: framePictures }, prepared);
         return summary;

@@ -34,13 +34,14 @@ export const settingsSchema = z.object({
   /** Early exits (algorithms.md §4): digit-video frames recorded, epochs per branch. */
   exitFrames: z.coerce.number().int().min(10).max(20000).catch(2000),
   exitEpochs: z.coerce.number().int().min(1).max(50).catch(7),
+  exitStream: z.enum(['recording', 'mitbih']).catch('recording'),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
 
 /** Settings that travel in the share link, with their short hash keys. */
-const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', library: 'library', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs', exitFrames: 'frames', exitEpochs: 'xepochs' } as const satisfies Partial<Record<keyof Settings, string>>;
+const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', library: 'library', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs', exitFrames: 'frames', exitEpochs: 'xepochs', exitStream: 'xstream' } as const satisfies Partial<Record<keyof Settings, string>>;
 
 export function settingsToHash(s: Settings): string {
   const params = new URLSearchParams();

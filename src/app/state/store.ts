@@ -624,7 +624,7 @@ export const useStudio = create<StudioState>()(
         const s = getState().settings;
         setState({ exits: { ...x(), building: true, cancelling: false, progress: null, error: null }, training: { ...getState().training, running: true } });
         try {
-          const summary = await api.buildExits({ frames: s.exitFrames, epochs: s.exitEpochs, trainLimit: s.mappingDigits }, Comlink.proxy((p: ExitsState['progress']) => setState({ exits: { ...x(), progress: p } })));
+          const summary = await api.buildExits({ frames: s.exitFrames, epochs: s.exitEpochs, trainLimit: s.mappingDigits, stream: getState().summary?.task === 'ecg' ? s.exitStream : 'recording' }, Comlink.proxy((p: ExitsState['progress']) => setState({ exits: { ...x(), progress: p } })));
           const sweep = await api.sweepExits();
           setState({ exits: { ...x(), building: false, cancelling: false, progress: null, summary, sweep, hardware: null, ready: true, stream: { ...IDLE_STREAM, setting: startingSetting(sweep) } } });
           void getState().setStreamSetting(x().stream.setting);

@@ -53,7 +53,16 @@ export function ExitsView() {
           An exit after every block of the network (where every path meets), each a small copy of the classifier head trained on the frozen network's features; useless ones are dropped. A stream is then recorded through every exit once ({STREAMS[summary.task]}), and each decision mechanism is replayed over a hundred thresholds. Or load a replay file recorded anywhere (JSON: classes, exits with segment and branch MACs, streams of frames with a label and one row of logits per exit).
         </p>
         <div className="train-form">
-          <NumberField label="Video frames" value={settings.exitFrames} min={10} max={20000} step={1} integer disabled={busy} onChange={(v) => set('exitFrames', v)} />
+          {summary.task === 'ecg' && (
+            <label className="field">
+              <span>Stream</span>
+              <select value={settings.exitStream} disabled={busy} onChange={(e) => set('exitStream', e.target.value as 'recording' | 'mitbih')} aria-label="Stream">
+                <option value="recording">synthetic ECG recording (labelled)</option>
+                <option value="mitbih">MIT-BIH record 208, real, unlabelled (5 min)</option>
+              </select>
+            </label>
+          )}
+          <NumberField label="Stream frames" value={settings.exitFrames} min={10} max={20000} step={1} integer disabled={busy} onChange={(v) => set('exitFrames', v)} />
           <NumberField label="Epochs per exit" value={settings.exitEpochs} min={1} max={50} step={1} integer disabled={busy} onChange={(v) => set('exitEpochs', v)} />
         </div>
         <div className="actions">

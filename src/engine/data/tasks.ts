@@ -1,16 +1,20 @@
-// The data sets a model can be about: handwritten digits (shipped), ECG windows and radar
-// range-Doppler maps (generated from fixed seeds, so every machine sees the same samples). Each task
+// The data sets a model can be about: handwritten digits and synthetic keyword speech (shipped), ECG
+// windows and radar range-Doppler maps (generated from fixed seeds, so every machine sees the same
+// samples). Each task
 // gives its training and test samples, a correlated stream for early exits, and how to draw a sample.
 // Everything the session does with data goes through here, so every analysis works on every task.
 import * as tf from '@tensorflow/tfjs';
 import { digitVideo } from './digit-video';
 import { sliceDigits, type Digits, type Split } from './digits';
 import { ecgWindows, syntheticEcg } from './ecg';
+import { KEYWORD_CLASSES, keywordSplit, type Keywords } from './keywords';
 import { DOPPLER_BINS, GESTURES, RANGE_BINS, radarStream } from './radar';
+import { mulberry32 } from '../util/random';
+import { mitbihWindows, type MitbihEcg } from './mitbih';
 import type { Batchable } from './tensors';
 
-export type TaskName = 'digits' | 'ecg' | 'radar';
-export const TASK_NAMES: TaskName[] = ['digits', 'ecg', 'radar'];
+export type TaskName = 'digits' | 'ecg' | 'radar' | 'keywords';
+export const TASK_NAMES: TaskName[] = ['digits', 'ecg', 'radar', 'keywords'];
 
 export interface Samples {
   /** count × sample size, in model units once divided by `divide` (bytes of pictures: 255). */
@@ -36,6 +40,21 @@ export interface Task {
   /** A stream of correlated frames (early exits): consecutive samples of one recording. */
   stream(frames: number, seed: number): Samples & { name: string };
 }
+
+/** A real recording without labels (MIT-BIH record 208 for the ECG): streamed, scored against the full network. */
+export function mitbihStream(ecg: MitbihEcg, frames: number): Samples & { name: string } {
+  // Windows 0.25 s apart, as the synthetic ECG stream.
+  const w = mitbihWindows(ecg, ECG_WINDOW, 32);
+  return { ...head({ values: w.values, divide: 1, labels: w.labels, count: w.count }, ECG_WINDOW, frames), name: 'MIT-BIH record 208 (real, unlabelled)' };
+}
+
+/** What each data set's samples and classes look like, known without loading it: uploads are matched against these. */
+export const TASK_SHAPES: Record<TaskName, { sampleShape: number[]; classes: number }> = {
+  digits: { sampleShape: [28, 28, 1], classes: 10 },
+  ecg: { sampleShape: [1, 256, 1], classes: 2 },
+  radar: { sampleShape: [RANGE_BINS, DOPPLER_BINS, 1], classes: GESTURES.length },
+  keywords: { sampleShape: [1, 16_000, 1], classes: KEYWORD_CLASSES.length },
+};
 
 export const sampleSize = (task: Task) => task.sampleShape.reduce((a, b) => a * b, 1);
 
@@ -151,5 +170,43 @@ export function radarTask(): Task {
     recording: true,
     split: (split, limit) => head(split === 'train' ? train() : test(), RANGE_BINS * DOPPLER_BINS, limit),
     stream: (frames, seed) => ({ ...maps(frames, 300 + seed), name: 'radar gestures' }),
+  };
+}
+
+/**
+ * One second of 16 kHz audio: ten keywords, silence, unknown words. Synthetic speech (espeak-ng), with
+ * test voices unseen in training. The stream is a continuous recording made of test clips one after
+ * another, listened to through 1 s windows every 0.25 s; a window is labelled by the clip it mostly covers.
+ */
+export function keywordsTask(kw: Keywords): Task {
+  const length = kw.manifest.length;
+  return {
+    name: 'keywords',
+    title: 'keywords (synthetic speech)',
+    classes: [...KEYWORD_CLASSES],
+    sampleShape: [1, length, 1],
+    display: 'waveform',
+    recording: false,
+    split(split, limit) {
+      const s = keywordSplit(kw, split, { limit });
+      return { values: s.x, divide: 1, labels: s.labels, count: s.count };
+    },
+    stream(frames, seed) {
+      const hop = length / 4;
+      const clipsNeeded = Math.ceil(((frames - 1) * hop + length) / length) + 1;
+      const test = keywordSplit(kw, 'test');
+      const random = mulberry32(seed);
+      const order = Array.from({ length: clipsNeeded }, () => Math.floor(random() * test.count));
+      const audio = new Float32Array(clipsNeeded * length);
+      order.forEach((c, i) => audio.set(test.x.subarray(c * length, (c + 1) * length), i * length));
+      const values = new Float32Array(frames * length);
+      const labels = new Int32Array(frames);
+      for (let f = 0; f < frames; f++) {
+        const start = f * hop;
+        values.set(audio.subarray(start, start + length), f * length);
+        labels[f] = test.labels[order[Math.floor((start + length / 2) / length)]];
+      }
+      return { values, divide: 1, labels, count: frames, name: 'keyword stream' };
+    },
   };
 }

@@ -51,3 +51,12 @@ export async function recordReplay(model: tf.LayersModel, augmented: AugmentResu
     ...(out.every((s) => s.frames.every((f) => f.features)) ? { featureExit: 0 } : {}),
   };
 }
+
+/** For unlabelled recordings: every frame's label becomes the final classifier's answer (accuracy = agreement with it). */
+export function labelByFinalClassifier(data: ReplayData): void {
+  for (const s of data.streams)
+    for (const f of s.frames) {
+      const final = f.logits[f.logits.length - 1];
+      f.label = final.indexOf(Math.max(...final));
+    }
+}

@@ -3,6 +3,7 @@ import { parseReplay, parseReplayText, replayToJson, ReplayFileError, type Repla
 import { emptyTrace, finalOnly, MECHANISMS, prepareReplay, replay, type MechanismSettings } from './replay';
 import { calibrate, paretoFront, sweep } from './sweep';
 import { exitStatistics } from './stats';
+import { labelByFinalClassifier } from './record';
 import { syntheticReplay } from './testing';
 
 // Three exits over three classes. seg = 100, 200, 300; branches 10, 20, 0.
@@ -258,5 +259,17 @@ describe('exit statistics', () => {
     expect(stats[0].correct).toEqual([0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
     expect(stats[0].wrong).toEqual([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
     expect(stats[2].wrong.reduce((a, b) => a + b, 0)).toBe(1);
+  });
+});
+
+describe('unlabelled recordings', () => {
+  it('take the final classifier’s answers as labels: the single-exit network agrees with itself', () => {
+    const d = syntheticReplay(200, 9);
+    for (const f of d.streams[0].frames) f.label = 0;
+    labelByFinalClassifier(d);
+    const r = prepareReplay(d);
+    expect(finalOnly(r).accuracy).toBe(1);
+    // Early exits are then scored by agreement with it.
+    expect(replay(r, { mechanism: 'confidence', threshold: 0 }).accuracy).toBeLessThan(1);
   });
 });

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { runGraph } from './graph';
 import { ZOO } from './zoo';
+import { TASK_SHAPES } from '../data/tasks';
 
 beforeAll(() => initNodeBackend('wasm'));
 
@@ -10,7 +11,7 @@ describe('runGraph', () => {
   for (const entry of ZOO) {
     it(`reproduces predict() for ${entry.name} (residual adds, BatchNorm, pooling)`, () => {
       const model = entry.build(4);
-      const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 7);
+      const x = tf.randomUniform([3, ...TASK_SHAPES[entry.task].sampleShape], 0, 1, 'float32', 7);
       const a = model.predict(x) as tf.Tensor;
       const before = tf.memory().numTensors;
       const b = runGraph(model, x);

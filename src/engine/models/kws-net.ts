@@ -59,7 +59,7 @@ const timePool = (x: Sym, name: string) => tf.layers.averagePooling2d({ name, po
 
 export function kwsNet(seed: number, spec: KwsSpec = KWS_SPEC): tf.LayersModel {
   const input = tf.input({ name: 'audio', shape: [1, KWS_SAMPLES, 1] });
-  let x = new SincConv({ name: 'sinc', filters: spec.sincFilters, kernelSize: spec.sincKernel, strides: spec.sincStride, sampleRate: KWS_SAMPLE_RATE }).apply(input) as Sym;
+  let x = new SincConv({ name: 'sinc', filters: spec.sincFilters, kernelSize: spec.sincKernel, strides: spec.sincStride, sampleRate: KWS_SAMPLE_RATE, unitHz: 100 }).apply(input) as Sym;
   x = new LogCompression({ name: 'sinc_log' }).apply(x) as Sym;
   x = tf.layers.batchNormalization({ name: 'sinc_bn' }).apply(x) as Sym;
   x = timePool(x, 'sinc_pool');

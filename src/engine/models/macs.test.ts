@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { describeLayers, layerMacs, totalMacs } from './macs';
 import { ZOO } from './zoo';
+import { TASK_SHAPES } from '../data/tasks';
 
 beforeAll(() => initNodeBackend('cpu'));
 
@@ -41,15 +42,26 @@ describe('MAC counting', () => {
     expect(layers.reduce((s, l) => s + l.params, 0)).toBe(model.countParams());
     model.dispose();
   });
-  it('builds every zoo model with a 10-class output and counted multiplications', () => {
+  it('builds every zoo model with its task’s classes and counted multiplications', () => {
     for (const entry of ZOO) {
       const model = entry.build(1);
-      expect(model.outputs[0].shape).toEqual([null, 10]);
+      expect(model.outputs[0].shape).toEqual([null, TASK_SHAPES[entry.task].classes]);
+      expect(model.inputs[0].shape.slice(1)).toEqual(TASK_SHAPES[entry.task].sampleShape);
       const layers = describeLayers(model);
       expect(totalMacs(layers)).toBeGreaterThan(100_000);
       if (entry.name !== 'lenet') expect(layers.some((l) => l.type === 'BatchNormalization')).toBe(true);
       if (entry.name === 'mobilenet') expect(layers.some((l) => l.type === 'DepthwiseConv2D')).toBe(true);
       model.dispose();
     }
+  });
+});
+
+describe('Sinc filters', () => {
+  it('count one kernel-long window per output element', () => {
+    const model = ZOO.find((e) => e.name === 'kws')!.build(1);
+    const sinc = describeLayers(model).find((l) => l.name === 'sinc')!;
+    // 40 filters × 1,988 outputs × 101 taps.
+    expect(sinc.macs).toBe(40 * 1988 * 101);
+    model.dispose();
   });
 });

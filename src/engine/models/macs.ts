@@ -43,6 +43,9 @@ export function layerMacs(layer: tf.layers.Layer): number {
       const kk = cls === 'Conv1D' ? (Array.isArray(kernel) ? kernel[0] : kernel) : k;
       return product(out) * kk * inC;
     }
+    case 'SincConv':
+      // A 1-D filter bank over a mono signal: one kernel-long window per output element.
+      return product(out) * (cfg.kernelSize as number);
     case 'DepthwiseConv2D':
       // Each output element is one k×k window of one input channel.
       return product(out) * k;

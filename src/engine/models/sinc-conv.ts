@@ -5,9 +5,10 @@
 // The layer works on the studio's 2-D layout for 1-D signals, [B, 1, T, 1] (as the ECG model), and
 // its kernel is an ordinary [1, K, 1, F] convolution kernel, so it can be frozen into a Conv2D.
 //
-// The cut-off parameters are in Hz (as in SincNet). Adam moves a parameter by about its learning
-// rate per step whatever the gradient's scale, so at a rate of 1e-3 the cut-offs move ~1e-3 Hz per
-// step: training that should reshape the filters needs a larger rate for these two variables.
+// The cut-off parameters are in units of `unitHz` Hz (1 by default, as in SincNet). Adam moves a
+// parameter by about its learning rate per step whatever the gradient's scale, so in Hz at a rate of
+// 1e-3 the cut-offs would move ~1e-3 Hz per step and never reshape the filters; the keyword model
+// counts them in units of 100 Hz, so they move with the rest of the network.
 import * as tf from '@tensorflow/tfjs';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -23,6 +24,8 @@ export interface SincConvArgs extends LayerArgs {
   /** f₂ = f₁ + |b'| + minBandHz. */
   minBandHz?: number;
   padding?: 'valid' | 'same';
+  /** Hz per unit of the trainable cut-off parameters. */
+  unitHz?: number;
 }
 
 export interface PassBand {
@@ -118,6 +121,7 @@ export class SincConv extends tf.layers.Layer {
   readonly minLowHz: number;
   readonly minBandHz: number;
   readonly padding: 'valid' | 'same';
+  readonly unitHz: number;
   private low: tf.LayerVariable | null = null;
   private band: tf.LayerVariable | null = null;
 
@@ -130,6 +134,7 @@ export class SincConv extends tf.layers.Layer {
     this.minLowHz = args.minLowHz ?? SINC_DEFAULTS.minLowHz;
     this.minBandHz = args.minBandHz ?? SINC_DEFAULTS.minBandHz;
     this.padding = args.padding ?? SINC_DEFAULTS.padding;
+    this.unitHz = args.unitHz ?? 1;
     if (this.kernelSize % 2 !== 1) throw new RangeError(`SincConv kernel size must be odd, got ${this.kernelSize}`);
   }
 
@@ -144,8 +149,8 @@ export class SincConv extends tf.layers.Layer {
     this.low = this.addWeight('low_hz', [this.filters], 'float32', tf.initializers.zeros());
     this.band = this.addWeight('band_hz', [this.filters], 'float32', tf.initializers.zeros());
     tf.tidy(() => {
-      this.low!.write(tf.tensor1d(init.low));
-      this.band!.write(tf.tensor1d(init.band));
+      this.low!.write(tf.tensor1d(init.low.map((v) => v / this.unitHz)));
+      this.band!.write(tf.tensor1d(init.band.map((v) => v / this.unitHz)));
     });
     this.built = true;
   }
@@ -153,13 +158,15 @@ export class SincConv extends tf.layers.Layer {
   /** The current [1, K, 1, F] kernel (the caller disposes it). */
   kernel(): tf.Tensor4D {
     if (!this.low || !this.band) throw new Error(`SincConv ${this.name} is not built yet`);
-    return sincKernel(this.low.read() as tf.Tensor1D, this.band.read() as tf.Tensor1D, this);
+    const u = this.unitHz;
+    return tf.tidy(() => sincKernel(tf.mul(this.low!.read(), u) as tf.Tensor1D, tf.mul(this.band!.read(), u) as tf.Tensor1D, this));
   }
 
   /** The filters' current pass bands in Hz. */
   passBands(): PassBand[] {
     if (!this.low || !this.band) throw new Error(`SincConv ${this.name} is not built yet`);
-    return sincPassBands(this.low.read().dataSync(), this.band.read().dataSync(), this.minLowHz, this.minBandHz);
+    const u = this.unitHz;
+    return sincPassBands(Array.from(this.low.read().dataSync(), (v) => v * u), Array.from(this.band.read().dataSync(), (v) => v * u), this.minLowHz, this.minBandHz);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -184,6 +191,7 @@ export class SincConv extends tf.layers.Layer {
       minLowHz: this.minLowHz,
       minBandHz: this.minBandHz,
       padding: this.padding,
+      unitHz: this.unitHz,
     };
   }
 }

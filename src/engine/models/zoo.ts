@@ -4,8 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { TaskName } from '../data/tasks';
 import { ecgNet } from './ecg-net';
 import { radarNet } from './radar-net';
+import { kwsNet } from './kws-net';
 
-export type ZooName = 'lenet' | 'resnet' | 'mobilenet' | 'ecg' | 'radar';
+export type ZooName = 'lenet' | 'resnet' | 'mobilenet' | 'ecg' | 'radar' | 'kws';
 
 export interface ZooEntry {
   name: ZooName;
@@ -99,6 +100,7 @@ export const ZOO: readonly ZooEntry[] = [
   { name: 'mobilenet', title: 'MobileNetV2-style', task: 'digits', description: 'Inverted residual blocks with depthwise convolutions, BatchNorm, ReLU6', build: mobilenet },
   { name: 'ecg', title: 'ECG rhythm net', task: 'ecg', description: 'Four 1-D convolution blocks over 2 s ECG windows: normal rhythm or ventricular bigeminy (synthetic ECG)', build: ecgNet },
   { name: 'radar', title: 'Radar gesture net', task: 'radar', description: 'Three convolution blocks over 32 × 32 range-Doppler maps: six hand gestures (synthetic radar)', build: radarNet },
+  { name: 'kws', title: 'SincConv keyword spotter', task: 'keywords', description: 'Sinc filters on raw 16 kHz audio, log compression, five grouped depthwise-separable blocks: ten keywords, silence, unknown (synthetic speech)', build: kwsNet },
 ];
 
 export function zooEntry(name: string): ZooEntry {

@@ -30,6 +30,11 @@ export function ExitsPanel({ summary }: { summary: ExitsSummary }) {
       <h2 id="exits-summary-title">
         Exits of {summary.title} <span className="muted small">({summary.frames.toLocaleString('en')} frames{summary.source === 'file' ? ', from a file' : `, ${summary.streams.map((s) => s.name).join(', ')}`})</span>
       </h2>
+      {summary.labelsFrom && (
+        <p className="notice-warn" data-testid="exits-unlabelled">
+          This recording has no labels: every frame is labelled with the full network’s answer, so accuracies here and in the other views are agreement with the single-exit network.
+        </p>
+      )}
       <p className="muted small">Boxes are backbone segments, as wide as their MACs; the exits hang under them with their accuracy on the stream. Choose an exit to see its confidence.</p>
       <ExitStrip exits={stripExits} selected={exit} onSelect={setChosen} />
       <div className="table-wrap">
