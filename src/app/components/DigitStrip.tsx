@@ -41,11 +41,21 @@ function DigitCanvas({ pixels, height, width }: { pixels: Uint8Array; height: nu
   return <canvas ref={ref} width={width} height={height} aria-hidden />;
 }
 
-/** A waveform scaled into 0–255 (per sample), drawn as a line. */
+/** A waveform scaled into 0–255 (per sample), drawn as a line; long ones (audio) as their min/max envelope. */
 function Waveform({ values }: { values: Uint8Array }) {
   const w = 96;
   const h = 42;
-  const points = Array.from(values, (v, i) => `${((i / Math.max(values.length - 1, 1)) * w).toFixed(1)},${(h - 2 - (v / 255) * (h - 4)).toFixed(1)}`).join(' ');
+  const y = (v: number) => (h - 2 - (v / 255) * (h - 4)).toFixed(1);
+  const buckets = Math.min(values.length, 192);
+  const per = values.length / buckets;
+  const coords: string[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const slice = values.subarray(Math.floor(b * per), Math.max(Math.floor((b + 1) * per), Math.floor(b * per) + 1));
+    const x = ((b / Math.max(buckets - 1, 1)) * w).toFixed(1);
+    if (slice.length === 1) coords.push(`${x},${y(slice[0])}`);
+    else coords.push(`${x},${y(Math.min(...slice))}`, `${x},${y(Math.max(...slice))}`);
+  }
+  const points = coords.join(' ');
   return (
     <svg className="waveform" width={w} height={h} viewBox={`0 0 ${w} ${h}`} aria-hidden>
       <polyline points={points} fill="none" stroke="currentColor" strokeWidth={1} />
