@@ -27,7 +27,8 @@ export function DigitStrip({ samples }: { samples: SampleBatch }) {
   );
 }
 
-function DigitCanvas({ pixels, height, width }: { pixels: Uint8Array; height: number; width: number }) {
+/** 0–255 grey pixels on a canvas, drawn at their own resolution (CSS scales them up). */
+export function DigitCanvas({ pixels, height, width, label, testId }: { pixels: Uint8Array; height: number; width: number; label?: string; testId?: string }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const ctx = ref.current?.getContext('2d');
@@ -38,7 +39,7 @@ function DigitCanvas({ pixels, height, width }: { pixels: Uint8Array; height: nu
     });
     ctx.putImageData(image, 0, 0);
   }, [pixels, height, width]);
-  return <canvas ref={ref} width={width} height={height} aria-hidden />;
+  return label ? <canvas ref={ref} width={width} height={height} role="img" aria-label={label} data-testid={testId} /> : <canvas ref={ref} width={width} height={height} aria-hidden />;
 }
 
 /** A waveform scaled into 0–255 (per sample), drawn as a line; long ones (audio) as their min/max envelope. */

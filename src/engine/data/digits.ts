@@ -83,21 +83,29 @@ export interface BlobCache {
 export async function fetchDigits(baseUrl: string, fetchImpl: typeof fetch = fetch, cache?: BlobCache): Promise<Digits> {
   const base = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
   const manifest = digitsManifestSchema.parse(await fetchJson(fetchImpl, base + 'digits.json', 'the digit data set'));
+  return fetchCachedBlob(base, manifest, decodeDigits, fetchImpl, cache);
+}
+
+/**
+ * The blob a manifest names, from `cache` while its checksum still matches (a damaged entry is
+ * fetched again), decoded; a freshly fetched blob is cached once it decodes.
+ */
+export async function fetchCachedBlob<M extends { file: string; sha256: string }, T>(base: string, manifest: M, decode: (manifest: M, blob: Uint8Array) => Promise<T>, fetchImpl: typeof fetch, cache?: BlobCache): Promise<T> {
   const key = `${base}${manifest.file}?sha256=${manifest.sha256}`;
   const cached = await cache?.get(key).catch(() => undefined);
   if (cached) {
     try {
-      return await decodeDigits(manifest, cached);
+      return await decode(manifest, cached);
     } catch {
-      // A damaged cache entry is fetched again below.
+      // Fetched again below.
     }
   }
-  const blobResponse = await fetchImpl(base + manifest.file);
-  if (!blobResponse.ok) throw new Error(`cannot load ${base}${manifest.file}: HTTP ${blobResponse.status}`);
-  const blob = new Uint8Array(await blobResponse.arrayBuffer());
-  const digits = await decodeDigits(manifest, blob);
+  const response = await fetchImpl(base + manifest.file);
+  if (!response.ok) throw new Error(`cannot load ${base}${manifest.file}: HTTP ${response.status}`);
+  const blob = new Uint8Array(await response.arrayBuffer());
+  const value = await decode(manifest, blob);
   await cache?.put(key, blob).catch(() => undefined);
-  return digits;
+  return value;
 }
 
 /** Fetches JSON with a message that says what is missing; single-page servers answer 404s with HTML. */

@@ -8,7 +8,7 @@ import { maybeGunzip, sha256Hex } from '../util/bytes';
 import { mulberry32 } from '../util/random';
 import { adpcmBytes, decodeAdpcm } from './keywords-codec';
 import { backgroundNoise, NOISE_TYPES, normaliseRms } from './keywords-noise';
-import { fetchJson, type BlobCache } from './digits';
+import { fetchCachedBlob, fetchJson, type BlobCache } from './digits';
 
 export const KEYWORDS = ['yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go'] as const;
 export const KEYWORD_CLASSES = [...KEYWORDS, 'silence', 'unknown'] as const;
@@ -216,19 +216,5 @@ export function keywordSplit(kw: Keywords, split: KeywordSplit, range: { start?:
 export async function fetchKeywords(baseUrl: string, fetchImpl: typeof fetch = fetch, cache?: BlobCache): Promise<Keywords> {
   const base = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
   const manifest = keywordsManifestSchema.parse(await fetchJson(fetchImpl, base + 'keywords.json', 'the keyword data set'));
-  const key = `${base}${manifest.file}?sha256=${manifest.sha256}`;
-  const cached = await cache?.get(key).catch(() => undefined);
-  if (cached) {
-    try {
-      return await decodeKeywords(manifest, cached);
-    } catch {
-      // A damaged cache entry is fetched again below.
-    }
-  }
-  const response = await fetchImpl(base + manifest.file);
-  if (!response.ok) throw new Error(`cannot load ${base}${manifest.file}: HTTP ${response.status}`);
-  const blob = new Uint8Array(await response.arrayBuffer());
-  const keywords = await decodeKeywords(manifest, blob);
-  await cache?.put(key, blob).catch(() => undefined);
-  return keywords;
+  return fetchCachedBlob(base, manifest, decodeKeywords, fetchImpl, cache);
 }

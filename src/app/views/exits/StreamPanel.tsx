@@ -1,8 +1,9 @@
 // The stream player: frames play one after another under one mechanism setting; at each frame the
 // exit that answered, what it cost, the quantity compared with the threshold, and the running
 // accuracy and operations saved. Dragging the threshold on the trace replays the whole stream.
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { EXIT_COLOURS, FINAL_COLOUR, TraceChart } from '../../charts/TraceChart';
+import { DigitCanvas } from '../../components/DigitStrip';
 import { ExitStrip } from '../../components/ExitStrip';
 import { NumberField } from '../../components/NumberField';
 import { pct } from '../../format';
@@ -184,7 +185,7 @@ export function StreamPanel({ summary, sweep }: { summary: ExitsSummary; sweep: 
         <>
           <div className="stream-now">
             {summary.pictures && (
-              <div className="stream-picture">{hasPicture ? <FramePicture pixels={pictures!.pixels.subarray(pictureAt * size, (pictureAt + 1) * size)} height={pictures!.height} width={pictures!.width} /> : <div className="picture-placeholder" />}</div>
+              <div className="stream-picture">{hasPicture ? <DigitCanvas pixels={pictures!.pixels.subarray(pictureAt * size, (pictureAt + 1) * size)} height={pictures!.height} width={pictures!.width} label="The current frame" testId="stream-picture" /> : <div className="picture-placeholder" />}</div>
             )}
             <dl className="stats stream-stats" data-testid="stream-frame">
               <div>
@@ -253,16 +254,4 @@ function Icon({ d }: { d: string }) {
       <path d={d} fill="currentColor" />
     </svg>
   );
-}
-
-function FramePicture({ pixels, height, width }: { pixels: Uint8Array; height: number; width: number }) {
-  const ref = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
-    const ctx = ref.current?.getContext('2d');
-    if (!ctx) return;
-    const image = ctx.createImageData(width, height);
-    for (let i = 0; i < pixels.length; i++) image.data.set([pixels[i], pixels[i], pixels[i], 255], i * 4);
-    ctx.putImageData(image, 0, 0);
-  }, [pixels, height, width]);
-  return <canvas ref={ref} width={width} height={height} aria-label="The current frame" role="img" data-testid="stream-picture" />;
 }
