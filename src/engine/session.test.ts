@@ -7,6 +7,8 @@ import { invalidUploads, validUpload } from '../../e2e/fixtures';
 import { MODELS_DIR } from './models/io-node';
 import { replayToJson } from './exits/replay-file';
 import { syntheticReplay } from './exits/testing';
+import { artifactsToFiles, modelToArtifacts } from './models/io';
+import { kwsNet } from './models/kws-net';
 
 beforeAll(() => initNodeBackend('wasm'));
 
@@ -172,5 +174,28 @@ describe('Session', () => {
     expect(samples.display).toBe(name === 'ecg' ? 'waveform' : 'image');
     // Spread over the recording: more than one class among six samples.
     expect(new Set(samples.labels).size).toBeGreaterThan(1);
+  });
+
+  it('listens with a keyword model: Sinc pass bands, test clips, scores of one second of audio, no leaks', async () => {
+    const session = new Session(nodeHost());
+    const files = artifactsToFiles(await modelToArtifacts(kwsNet(3)));
+    const { summary } = await session.importModel([
+      { name: 'model.json', bytes: new TextEncoder().encode(files.modelJson).buffer as ArrayBuffer },
+      { name: 'weights.bin', bytes: files.weights.slice().buffer as ArrayBuffer },
+    ]);
+    expect(summary.task).toBe('keywords');
+    const bands = session.sincBands()!;
+    expect(bands.initial).toHaveLength(40);
+    // Untrained: the learned bands are still the mel-spaced start.
+    bands.learned.forEach((b, i) => expect(b.lowHz).toBeCloseTo(bands.initial[i].lowHz, 1));
+    const clip = session.testClip(5);
+    expect(clip.samples).toHaveLength(16_000);
+    const first = session.classifyAudio(clip.samples);
+    const before = session.memory().numTensors;
+    for (let i = 0; i < 3; i++) session.classifyAudio(clip.samples);
+    expect(session.memory().numTensors).toBe(before);
+    expect(first.scores).toHaveLength(12);
+    expect(first.scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(() => session.classifyAudio(new Float32Array(100))).toThrow(/expected 16000 samples/);
   });
 });

@@ -5,6 +5,9 @@ import { fetchDigits, fetchJson, type BlobCache, type Digits } from './data/digi
 import { disposeBatchable, modelInputShape, type Batchable } from './data/tensors';
 import { fetchKeywords } from './data/keywords';
 import { fetchMitbih } from './data/mitbih';
+import { melInitialCutoffs, SincConv, sincPassBands, type PassBand } from './models/sinc-conv';
+// Registers the grouped 1x1 convolution's channel slice, so keyword models load (SincConv registers with the import above).
+import './models/grouped-conv';
 import { labelByFinalClassifier } from './exits/record';
 import { digitsTask, ecgTask, keywordsTask, mitbihStream, pictures, radarTask, samplesToTensors, sampleSize, TASK_NAMES, TASK_SHAPES, type Task, type TaskName } from './data/tasks';
 import { artifactsFromFiles, checkFitsData, ModelFileError, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './models/io';
@@ -929,6 +932,38 @@ export class Session {
     const outcome = replayMechanism(this.replay.prepared, setting);
     const rates = outcome.exitCounts.map((c) => c / outcome.frames);
     return { mappings: mapToHardware(this.exitProfiles.profiles, rates, spec, this.exitProfiles.inputBytes), rates, complete: this.exitProfiles.complete };
+  }
+
+  /**
+   * The Sinc filters' pass bands of the open model (null when it has no SincConv layer): as they
+   * started (the mel-spaced initialisation) and as trained.
+   */
+  sincBands(): { layer: string; initial: PassBand[]; learned: PassBand[] } | null {
+    const layer = this.requireModel().layers.find((l): l is SincConv => l instanceof SincConv);
+    if (!layer) return null;
+    const init = melInitialCutoffs(layer.filters, layer.sampleRate, layer.minLowHz, layer.minBandHz);
+    return { layer: layer.name, initial: sincPassBands(init.low, init.band, layer.minLowHz, layer.minBandHz), learned: layer.passBands() };
+  }
+
+  /** One test clip's audio (keyword models), for playing it through the live demo. */
+  testClip(index: number): { samples: Float32Array; sampleRate: number; label: number } {
+    const task = this.requireTask();
+    if (task.name !== 'keywords') throw new Error('the open model does not listen to audio');
+    const all = task.split('test');
+    const i = ((Math.floor(index) % all.count) + all.count) % all.count;
+    const size = sampleSize(task);
+    return { samples: Float32Array.from(all.values.subarray(i * size, (i + 1) * size)), sampleRate: 16_000, label: all.labels[i] };
+  }
+
+  /** Scores of one second of 16 kHz audio (keyword models): the live demo calls this a few times a second. */
+  classifyAudio(samples: Float32Array): { scores: number[]; ms: number } {
+    const task = this.requireTask();
+    if (task.name !== 'keywords') throw new Error('the open model does not listen to audio');
+    const size = sampleSize(task);
+    if (samples.length !== size) throw new Error(`expected ${size} samples (1 s at 16 kHz), got ${samples.length}`);
+    const t0 = performance.now();
+    const scores = tf.tidy(() => (this.requireModel().predict(tf.tensor(samples, [1, ...modelInputShape(this.requireModel())])) as tf.Tensor).dataSync());
+    return { scores: Array.from(scores), ms: performance.now() - t0 };
   }
 
   /** Stops training after the batch in flight; the weights of the last completed step are kept. */

@@ -7,6 +7,7 @@ import type { ApproxEvaluation, Assignment, ExitsSummary, ExitsSweep, FramePictu
 import type { QosProgress, QosResult } from '../../engine/qos/build';
 import type { HardwareMapping, HardwareSpec } from '../../engine/exits/hardware';
 import type { MechanismSettings } from '../../engine/exits/replay';
+import type { PassBand } from '../../engine/models/sinc-conv';
 import type { MappingProgress, MappingResult } from '../../engine/noise/mapping';
 import type { ToleranceProgress } from '../../engine/noise/tolerance';
 import type { ZooModel } from '../../engine/models/zoo-manifest';
@@ -59,6 +60,7 @@ export interface StudioState {
   mapping: MappingState;
   qos: QosState;
   exits: ExitsState;
+  keywords: KeywordState;
 
   set<K extends keyof Settings>(key: K, value: Settings[K]): void;
   applySettings(partial: Partial<Settings>): void;
@@ -95,6 +97,12 @@ export interface StudioState {
   /** Maps the exits onto `spec` with the termination rates of the cheapest setting within the floor. */
   mapExits(spec: HardwareSpec): Promise<void>;
   setExitsTab(tab: ExitsTab): void;
+  /** The open keyword model's Sinc pass bands (initial and learned). */
+  loadSincBands(): Promise<void>;
+  /** Scores one second of 16 kHz audio; while one is in flight only the newest waiting second is kept. */
+  classifyAudio(samples: Float32Array): Promise<void>;
+  /** A test clip's audio, to play through the live demo. */
+  testClip(index: number): Promise<{ samples: Float32Array; sampleRate: number; label: number }>;
   /** Brings the replay kept in this browser back into the engine (after a reload). */
   restoreExits(): Promise<void>;
   /** Replays the stream under `setting`: the player's trace follows. */
@@ -105,6 +113,19 @@ export interface StudioState {
 }
 
 export type ExitsTab = 'exits' | 'stream' | 'tradeoff';
+
+export interface KeywordState {
+  bands: { layer: string; initial: PassBand[]; learned: PassBand[] } | null;
+  /** The last second's class scores and how long the engine took. */
+  scores: number[] | null;
+  ms: number | null;
+  /** Seconds scored since the page opened (tests and the status line read it). */
+  updates: number;
+  error: string | null;
+}
+const IDLE_KEYWORDS: KeywordState = { bands: null, scores: null, ms: null, updates: 0, error: null };
+let pendingAudio: Float32Array | null = null;
+let audioInFlight = false;
 
 export interface StreamState {
   setting: MechanismSettings;
@@ -271,6 +292,7 @@ export const useStudio = create<StudioState>()(
       mapping: IDLE_MAPPING,
       qos: IDLE_QOS,
       exits: IDLE_EXITS,
+      keywords: IDLE_KEYWORDS,
 
       set(key, value) {
         const before = getState().settings;
@@ -332,6 +354,7 @@ export const useStudio = create<StudioState>()(
             // Opening a model drops the worker's network; the view restores it from storage.
             qos: keptQos.model === model ? { ...keptQos, building: false, cancelling: false, progress: null, ready: false, restoring: false, predictions: null } : IDLE_QOS,
             settings: { ...getState().settings, model },
+            keywords: { ...IDLE_KEYWORDS, updates: getState().keywords.updates },
           });
         } catch (e) {
           // A later pick overtook this one (comlink keeps the error's name): nothing to report.
@@ -670,6 +693,42 @@ export const useStudio = create<StudioState>()(
         } catch (e) {
           setState({ exits: { ...x(), hardware: null, hardwareError: message(e) } });
         }
+      },
+
+      async loadSincBands() {
+        const { api } = await requireEngine();
+        try {
+          const bands = await api.sincBands();
+          setState({ keywords: { ...getState().keywords, bands, error: null } });
+        } catch (e) {
+          setState({ keywords: { ...getState().keywords, bands: null, error: message(e) } });
+        }
+      },
+
+      async classifyAudio(samples) {
+        pendingAudio = samples;
+        if (audioInFlight) return;
+        const { api } = await requireEngine();
+        audioInFlight = true;
+        try {
+          while (pendingAudio) {
+            const next = pendingAudio;
+            pendingAudio = null;
+            const { scores, ms } = await api.classifyAudio(Comlink.transfer(next, [next.buffer]));
+            const k = getState().keywords;
+            setState({ keywords: { ...k, scores, ms, updates: k.updates + 1, error: null } });
+          }
+        } catch (e) {
+          pendingAudio = null;
+          setState({ keywords: { ...getState().keywords, error: message(e) } });
+        } finally {
+          audioInFlight = false;
+        }
+      },
+
+      async testClip(index) {
+        const { api } = await requireEngine();
+        return api.testClip(index);
       },
 
       setExitsTab(tab) {

@@ -1,3 +1,4 @@
+import { KeywordDemo, SincBands } from '../components/KeywordDemo';
 import { useMemo } from 'react';
 import { useStudio } from '../state/store';
 import { Figure } from '../charts/Figure';
@@ -76,6 +77,12 @@ function ModelDetail() {
         </div>
       </dl>
       {samples && <DigitStrip samples={samples} />}
+      {summary.task === 'keywords' && (
+        <>
+          <KeywordDemo />
+          <SincBands />
+        </>
+      )}
       <Figure
         id={`mac-share-${summary.name}`}
         title="Share of multiplications per layer"
