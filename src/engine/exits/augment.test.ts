@@ -6,6 +6,7 @@ import { sliceDigits } from '../data/digits';
 import { digitVideo } from '../data/digit-video';
 import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from '../data/tensors';
 import { loadShippedModel } from '../models/io-node';
+import { kwsNet } from '../models/kws-net';
 import { describeLayers, totalMacs } from '../models/macs';
 import { augmentWithExits, exitCandidates, type AugmentResult } from './augment';
 import { recordReplay } from './record';
@@ -27,6 +28,9 @@ describe('exit candidates', () => {
       return c.map((x) => x.layer);
     };
     expect(await names('lenet')).toEqual(['pool1']);
+    // The keyword model's blocks end in pooling then dropout: the dropout is where each block ends.
+    const kws = exitCandidates(kwsNet(1)).map((x) => x.layer);
+    expect(kws).toEqual(['sinc_pool', 'block1_drop', 'block2_drop', 'block3_drop', 'block4_drop']);
     // Inside a residual block the skip connection crosses: no candidate there.
     expect(await names('resnet')).toEqual(['stem_relu', 'block1_relu', 'block2_relu']);
     expect(await names('mobilenet')).toEqual(['stem_relu6', 'ir1_add', 'ir2_project_bn', 'ir3_add', 'ir4_project_bn', 'ir5_add']);

@@ -58,7 +58,9 @@ export function exitCandidates(model: tf.LayersModel): ExitCandidate[] {
     // feeds two layers), at a pooling step, or just before the head; not between the layers of one block.
     const cls = layers[i].getClassName();
     const fanOut = layers.filter((l) => inbound(l).includes(layers[i].name)).length;
-    if (cls === 'Add' || fanOut > 1 || POOLING.has(cls) || HEAD_START.has(next)) found.push({ layer: layers[i].name, shape: shape as [number, number, number], macsTo: macs });
+    // Dropout right after a pooling step still ends that block (it is the identity at inference).
+    const pooled = POOLING.has(cls) || (cls === 'Dropout' && i > 0 && POOLING.has(layers[i - 1].getClassName()));
+    if (cls === 'Add' || fanOut > 1 || pooled || HEAD_START.has(next)) found.push({ layer: layers[i].name, shape: shape as [number, number, number], macsTo: macs });
   }
   // The last one feeds the head directly: an exit there would be the final classifier again.
   return found.slice(0, -1);
