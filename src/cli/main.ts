@@ -3,12 +3,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../engine/backend/node';
-import { loadDigitsFromDisk } from '../engine/data/digits-node';
 import { loadModelFromPath, loadShippedModel, modelFilesAt, readZooManifest } from '../engine/models/io-node';
 import { checkFitsData } from '../engine/models/io';
 import { ZOO, zooEntry } from '../engine/models/zoo';
 import { trainOnTask } from '../engine/train/from-scratch';
-import { confusionMatrix, taskFor } from './tasks-node';
+import { confusionMatrix, loadTask, taskFor } from './tasks-node';
 import { saveModelToDir } from '../engine/models/io-node';
 import { builtinCatalogue, findMultiplier, type CatalogueEntry } from '../engine/approx/catalogue';
 import { loadMultiplierFiles, multiplierFilesAt } from '../engine/approx/catalogue-node';
@@ -22,11 +21,9 @@ import { defaultScales } from '../engine/qos/search';
 import { readFile, writeFile } from 'node:fs/promises';
 import { augmentWithExits } from '../engine/exits/augment';
 import { labelByFinalClassifier, recordReplay } from '../engine/exits/record';
-import { digitVideo } from '../engine/data/digit-video';
-import { sliceDigits } from '../engine/data/digits';
-import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from '../engine/data/tensors';
+import { disposeBatchable, modelInputShape, type Batchable } from '../engine/data/tensors';
 import { ECG_WINDOW, ecgBatch, ecgNet } from '../engine/models/ecg-net';
-import { mitbihStream } from '../engine/data/tasks';
+import { mitbihStream, samplesToTensors } from '../engine/data/tasks';
 import { loadMitbihFromDisk } from '../engine/data/mitbih-node';
 import { radarBatch, radarNet } from '../engine/models/radar-net';
 import { train as trainModel } from '../engine/train/train';
@@ -449,13 +446,13 @@ exits
   .command('export')
   .description('augment a model with early exits (trained on frozen features) and record a stream through every exit as a replay file')
   .requiredOption('--model <name|path>', 'zoo model or path to a model.json; for --stream ecg or radar: "ecg" or "radar" (trained here from its seed) or a path')
-  .addOption(new Option('--stream <name>', 'stream to record: digit video, windows of a synthetic ECG (normal rhythm against bigeminy), the real MIT-BIH record 208 (unlabelled: frames are labelled with the final classifier\'s answer), or radar range-Doppler maps of six gestures').choices(['digits', 'ecg', 'mitbih', 'radar']).default('digits'))
+  .addOption(new Option('--stream <name>', 'stream to record: digit video, windows of a synthetic ECG (normal rhythm against bigeminy), the real MIT-BIH record 208 (unlabelled: frames are labelled with the final classifier\'s answer), radar range-Doppler maps of six gestures, or 1 s windows every 0.25 s over a recording made of held-out keyword clips').choices(['digits', 'ecg', 'mitbih', 'radar', 'keywords']).default('digits'))
   .option('--frames <n>', 'frames to record', int('frames'), 2000)
   .requiredOption('--output <file>', 'replay file to write')
   .option('--epochs <n>', 'at most this many epochs per exit branch (early stopping)', int('epochs'), 7)
   .option('--train-limit <n>', 'train the branches on the first n training samples only', int('train limit'))
   .option('--seed <n>', 'seed for the stream, the branches (and the ECG model)', int('seed'), 1)
-  .action(async (opts: { model: string; stream: 'digits' | 'ecg' | 'mitbih' | 'radar'; frames: number; output: string; epochs: number; trainLimit?: number; seed: number }) => {
+  .action(async (opts: { model: string; stream: 'digits' | 'ecg' | 'mitbih' | 'radar' | 'keywords'; frames: number; output: string; epochs: number; trainLimit?: number; seed: number }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const say = progressLine();
     let model: tf.LayersModel;
@@ -506,17 +503,19 @@ exits
         streamName = 'ECG windows';
       }
     } else {
-      const digits = await loadDigitsFromDisk();
+      // Digits or keywords: shipped data, a shipped (or given) model, a stream of held-out samples.
+      const task = await loadTask(opts.stream);
       model = opts.model.endsWith('.json') ? await loadModelFromPath(opts.model) : await loadShippedModel(opts.model);
-      checkFitsData(model, { shape: [digits.manifest.height, digits.manifest.width, 1], classes: digits.manifest.classes.length });
+      checkFitsData(model, { shape: task.sampleShape, classes: task.classes.length });
       const shape = modelInputShape(model);
-      train = sliceToTensors(sliceDigits(digits, 'train', opts.trainLimit), shape);
-      test = sliceToTensors(sliceDigits(digits, 'test'), shape);
-      // The stream plays test digits the branches never trained on.
-      const video = digitVideo(sliceDigits(digits, 'test'), { frames: opts.frames, seed: opts.seed });
-      x = tf.tensor(video.pixels, [video.frames, ...shape]);
-      labels = video.labels;
-      streamName = 'digit video';
+      train = samplesToTensors(task.split('train', opts.trainLimit), shape, task.classes.length);
+      test = samplesToTensors(task.split('test'), shape, task.classes.length);
+      const stream = task.stream(opts.frames, opts.seed);
+      const tensors = samplesToTensors(stream, shape, task.classes.length);
+      tensors.y.dispose();
+      x = tensors.x;
+      labels = stream.labels;
+      streamName = stream.name;
     }
     const augmented = await augmentWithExits(model, train, test, { epochs: opts.epochs, seed: opts.seed, onProgress: (p) => say(`exit ${p.exit} of ${p.exits}: epoch ${p.epoch}, loss ${p.loss.toFixed(4)}`) });
     disposeBatchable(train);
