@@ -43,6 +43,15 @@ describe('qos-studio command line', () => {
   });
 });
 
+describe('qos-studio quantise', () => {
+  it('quantises activations before every convolution and prints float and quantised accuracy', async () => {
+    const r = JSON.parse((await cli('quantise', '--model', 'lenet', '--bits', '4', '--method', 'uniform', '--epochs', '0')).stdout);
+    expect(r).toMatchObject({ bits: 4, method: 'uniform' });
+    expect(Math.abs(r.float_accuracy - r.accuracy)).toBeLessThan(0.01);
+    await expect(cli('quantise', '--model', 'lenet', '--bits', '5')).rejects.toMatchObject({ stderr: expect.stringMatching(/bits/) });
+  });
+});
+
 describe('qos-studio multipliers, lut-stats, evaluate', () => {
   it('lists the built-in library with metrics, ranks and estimated power', async () => {
     const rows = JSON.parse((await cli('multipliers')).stdout);

@@ -8,6 +8,7 @@ import { checkFitsData } from '../engine/models/io';
 import { ZOO, zooEntry } from '../engine/models/zoo';
 import { trainOnTask } from '../engine/train/from-scratch';
 import { confusionMatrix, loadTask, taskFor } from './tasks-node';
+import { registerQuantise } from './quantise';
 import { saveModelToDir } from '../engine/models/io-node';
 import { builtinCatalogue, findMultiplier, type CatalogueEntry } from '../engine/approx/catalogue';
 import { loadMultiplierFiles, multiplierFilesAt } from '../engine/approx/catalogue-node';
@@ -576,6 +577,8 @@ exits
       sweep_ms: ms,
     });
   });
+
+registerQuantise(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`qos-studio: ${e.message}\n`);
