@@ -2,6 +2,7 @@
 // modes: float, quantised with the exact multiplier, approximate (a multiplier's table, bit-faithful)
 // or with additive Gaussian noise. Calibration fixes each layer's activation quantisation once.
 import * as tf from '@tensorflow/tfjs';
+import { BatchNormStats } from '../train/batchnorm-stats';
 import { runGraph } from '../models/graph';
 import { addRelativeNoise } from '../noise/inject';
 import type { LayerOperandSource } from '../noise/error-model';
@@ -251,40 +252,15 @@ export class ApproxSimulation {
    * Returns how many layers were updated.
    */
   async recalibrateBatchNorm(x: tf.Tensor, modes: Record<string, LayerMode>, batchSize = 128, method: Method = 'fast'): Promise<number> {
-    const sums = new Map<string, { mean: Float64Array; square: Float64Array; batches: number }>();
+    const stats = new BatchNormStats();
     const count = x.shape[0];
     for (let start = 0; start < count; start += batchSize) {
       const size = Math.min(batchSize, count - start);
-      const out = tf.tidy(() =>
-        this.run(x.slice(start, size), modes, method, 1, (layer, input) => {
-          if (layer.getClassName() !== 'BatchNormalization') return;
-          const axes = input.shape.slice(0, -1).map((_, i) => i);
-          const { mean, variance } = tf.moments(input, axes);
-          const m = mean.dataSync();
-          const v = variance.dataSync();
-          const acc = sums.get(layer.name) ?? { mean: new Float64Array(m.length), square: new Float64Array(m.length), batches: 0 };
-          for (let c = 0; c < m.length; c++) {
-            acc.mean[c] += m[c];
-            acc.square[c] += v[c] + m[c] * m[c];
-          }
-          acc.batches++;
-          sums.set(layer.name, acc);
-        }),
-      );
+      const out = tf.tidy(() => this.run(x.slice(start, size), modes, method, 1, (layer, input) => stats.observe(layer, input)));
       out.dispose();
       await new Promise((r) => setTimeout(r, 0));
     }
-    for (const [name, acc] of sums) {
-      const layer = this.model.getLayer(name);
-      const mean = acc.mean.map((v) => v / acc.batches);
-      const variance = acc.square.map((v, c) => Math.max(v / acc.batches - mean[c] * mean[c], 0));
-      // Moving mean and variance are the last two weights, whatever of γ, β the layer has.
-      const weights = layer.getWeights();
-      const fresh = [tf.tensor1d(Float32Array.from(mean)), tf.tensor1d(Float32Array.from(variance))];
-      layer.setWeights([...weights.slice(0, -2), ...fresh]);
-      tf.dispose(fresh);
-    }
-    return sums.size;
+    return stats.apply(this.model);
   }
 
   /**

@@ -9,6 +9,7 @@
 // second stage (thresholds frozen at their momentum averages, attention off). It changes the wrapped
 // model's weights in place: clone it first (cloneModel) to keep the float model.
 import * as tf from '@tensorflow/tfjs';
+import { BatchNormStats } from '../train/batchnorm-stats';
 import { runBatches } from '../approx/retrain';
 import type { ApproxSimulation } from '../approx/simulate';
 import type { Batchable } from '../data/tensors';
@@ -220,20 +221,9 @@ export class QuantisedModel {
    * ApproxSimulation does for approximate multipliers. Returns how many layers were updated.
    */
   async recalibrateBatchNorm(x: tf.Tensor, batchSize = 128): Promise<number> {
-    const sums = new Map<string, { mean: Float64Array; square: Float64Array; batches: number }>();
+    const stats = new BatchNormStats();
     const tap: LayerHook = (layer, input) => {
-      if (layer.getClassName() !== 'BatchNormalization') return null;
-      const axes = input.shape.slice(0, -1).map((_, i) => i);
-      const { mean, variance } = tf.moments(input, axes);
-      const m = mean.dataSync();
-      const v = variance.dataSync();
-      const acc = sums.get(layer.name) ?? { mean: new Float64Array(m.length), square: new Float64Array(m.length), batches: 0 };
-      for (let c = 0; c < m.length; c++) {
-        acc.mean[c] += m[c];
-        acc.square[c] += v[c] + m[c] * m[c];
-      }
-      acc.batches++;
-      sums.set(layer.name, acc);
+      stats.observe(layer, input);
       return null;
     };
     for (let start = 0; start < x.shape[0]; start += batchSize) {
@@ -242,16 +232,7 @@ export class QuantisedModel {
       tf.dispose(tf.tidy(() => runGraph(this.model, x.slice(start, size), this.hook(false, tap), { training: true })));
       await new Promise((r) => setTimeout(r, 0));
     }
-    for (const [name, acc] of sums) {
-      const layer = this.model.getLayer(name);
-      const mean = acc.mean.map((v) => v / acc.batches);
-      const variance = acc.square.map((v, c) => Math.max(v / acc.batches - mean[c] * mean[c], 0));
-      const fresh = [tf.tensor1d(Float32Array.from(mean)), tf.tensor1d(Float32Array.from(variance))];
-      // Moving mean and variance are the last two weights, whatever of γ, β the layer has.
-      layer.setWeights([...layer.getWeights().slice(0, -2), ...fresh]);
-      tf.dispose(fresh);
-    }
-    return sums.size;
+    return stats.apply(this.model);
   }
 
   /** Cross-entropy and accuracy of the deployed quantised network over a whole set, in batches. */

@@ -1,0 +1,39 @@
+// BatchNorm statistics measured from what actually reaches each BatchNorm layer (through approximate
+// multipliers, or quantisers): the estimates average over all batches — mean of the batch means,
+// variance = mean of (var + mean²) − mean² — and replace the layers' moving averages.
+import * as tf from '@tensorflow/tfjs';
+
+export class BatchNormStats {
+  private readonly sums = new Map<string, { mean: Float64Array; square: Float64Array; batches: number }>();
+
+  /** Call from a runGraph hook with each layer's input; other layers are ignored. */
+  observe(layer: tf.layers.Layer, input: tf.Tensor): void {
+    if (layer.getClassName() !== 'BatchNormalization') return;
+    const axes = input.shape.slice(0, -1).map((_, i) => i);
+    const { mean, variance } = tf.tidy(() => tf.moments(input, axes));
+    const m = mean.dataSync();
+    const v = variance.dataSync();
+    tf.dispose([mean, variance]);
+    const acc = this.sums.get(layer.name) ?? { mean: new Float64Array(m.length), square: new Float64Array(m.length), batches: 0 };
+    for (let c = 0; c < m.length; c++) {
+      acc.mean[c] += m[c];
+      acc.square[c] += v[c] + m[c] * m[c];
+    }
+    acc.batches++;
+    this.sums.set(layer.name, acc);
+  }
+
+  /** Writes the estimates into the model's BatchNorm layers; returns how many were updated. */
+  apply(model: tf.LayersModel): number {
+    for (const [name, acc] of this.sums) {
+      const layer = model.getLayer(name);
+      const mean = acc.mean.map((v) => v / acc.batches);
+      const variance = acc.square.map((v, c) => Math.max(v / acc.batches - mean[c] * mean[c], 0));
+      const fresh = [tf.tensor1d(Float32Array.from(mean)), tf.tensor1d(Float32Array.from(variance))];
+      // Moving mean and variance are the last two weights, whatever of γ, β the layer has.
+      layer.setWeights([...layer.getWeights().slice(0, -2), ...fresh]);
+      tf.dispose(fresh);
+    }
+    return this.sums.size;
+  }
+}
