@@ -43,6 +43,17 @@ describe('qos-studio command line', () => {
   });
 });
 
+describe('qos-studio confusion', () => {
+  it('measures a zoo model on its own task: the recorded accuracy, and a matrix that adds up', async () => {
+    const r = JSON.parse((await cli('confusion', '--model', 'ecg')).stdout);
+    const zoo = JSON.parse((await cli('models')).stdout);
+    expect(r.task).toBe('ecg');
+    expect(r.classes).toEqual(['normal', 'bigeminy']);
+    expect(r.confusion_matrix.flat().reduce((a: number, b: number) => a + b, 0)).toBe(r.test_count);
+    expect(Math.abs(r.test_accuracy - zoo.find((m: { name: string }) => m.name === 'ecg').test_accuracy)).toBeLessThan(0.002);
+  });
+});
+
 describe('qos-studio quantise', () => {
   it('quantises activations before every convolution and prints float and quantised accuracy', async () => {
     const r = JSON.parse((await cli('quantise', '--model', 'lenet', '--bits', '4', '--method', 'uniform', '--epochs', '0')).stdout);

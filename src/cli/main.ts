@@ -107,6 +107,31 @@ program
     tf.disposeVariables();
   });
 
+program
+  .command('confusion')
+  .description('float test accuracy of a model on its data set\'s held-out split, with the confusion matrix (rows: label, columns: prediction) as JSON')
+  .requiredOption('--model <name|path>', `zoo model (${ZOO.map((e) => e.name).join(', ')}) or path to a model.json`)
+  .action(async (opts: { model: string }) => {
+    const backend = await initNodeBackend(program.opts().backend);
+    const isPath = opts.model.endsWith('.json');
+    const model = isPath ? await loadModelFromPath(opts.model) : await loadShippedModel(opts.model);
+    const task = await taskFor(model, isPath ? undefined : zooEntry(opts.model).task);
+    const matrix = await confusionMatrix(model, task);
+    const count = matrix.reduce((s, row) => s + row.reduce((a, b) => a + b, 0), 0);
+    const correct = matrix.reduce((s, row, i) => s + row[i], 0);
+    print({
+      model: opts.model,
+      backend,
+      task: task.name,
+      test_count: count,
+      test_accuracy: correct / count,
+      classes: task.classes,
+      per_class_recall: Object.fromEntries(task.classes.map((c, i) => [c, matrix[i][i] / Math.max(1, matrix[i].reduce((a, b) => a + b, 0))])),
+      confusion_matrix: matrix,
+    });
+    model.dispose();
+  });
+
 const DTYPES = ['uint16', 'int16', 'uint32', 'int32'];
 const dtypeOption = (v: string) => {
   if (!DTYPES.includes(v)) throw new InvalidArgumentError(`dtype must be one of ${DTYPES.join(', ')}`);

@@ -505,7 +505,8 @@ export class Session {
   private async approxSimulation(): Promise<ApproxSimulation> {
     if (!this.simulation) {
       const model = this.requireModel();
-      const calibration = this.tensors('train', 512);
+      // Every layer's output for the calibration samples is alive at once: fewer of long inputs (audio).
+      const calibration = this.tensors('train', Math.min(512, Math.floor(4_000_000 / sampleSize(this.requireTask()))));
       try {
         this.simulation = ApproxSimulation.calibrate(model, calibration.x);
       } finally {
