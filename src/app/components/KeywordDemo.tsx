@@ -30,6 +30,15 @@ export function KeywordDemo() {
   };
   useEffect(() => () => void stop(), []);
 
+  const scoreLive = (on: boolean) => {
+    if (timer.current !== null) window.clearInterval(timer.current);
+    timer.current = on
+      ? window.setInterval(() => {
+          if (listener.current) void classify(listener.current.lastSecond());
+        }, SCORE_EVERY_MS)
+      : null;
+  };
+
   const start = async (source: 'microphone' | 'clips') => {
     await stop();
     setProblem(null);
@@ -40,9 +49,8 @@ export function KeywordDemo() {
       return null;
     }
     setMode(source);
-    timer.current = window.setInterval(() => {
-      if (listener.current) void classify(listener.current.lastSecond());
-    }, SCORE_EVERY_MS);
+    // The microphone is scored all the time; clips while they play.
+    scoreLive(source === 'microphone');
     return listener.current;
   };
 
@@ -52,8 +60,10 @@ export function KeywordDemo() {
     const index = (clip?.index ?? -1) + 1;
     const c = await testClip(index);
     setClip({ index, label: c.label });
+    scoreLive(true);
     await l.play(c.samples, c.sampleRate);
-    // The clip itself, exactly: the answer for this clip once it has played.
+    scoreLive(false);
+    // The clip itself, exactly: the answer that stays on screen once it has played.
     void classify(Float32Array.from(c.samples));
   };
 
