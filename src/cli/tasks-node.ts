@@ -3,9 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadDigitsFromDisk } from '../engine/data/digits-node';
 import { loadKeywordsFromDisk } from '../engine/data/keywords-node';
-import { digitsTask, ecgTask, keywordsTask, radarTask, samplesToTensors, TASK_NAMES, TASK_SHAPES, type Task, type TaskName } from '../engine/data/tasks';
+import { digitsTask, ecgTask, keywordsTask, radarTask, samplesToTensors, taskFitting, type Task, type TaskName } from '../engine/data/tasks';
 import { disposeBatchable, modelInputShape } from '../engine/data/tensors';
-import { checkFitsData } from '../engine/models/io';
 
 export async function loadTask(name: TaskName): Promise<Task> {
   switch (name) {
@@ -21,18 +20,8 @@ export async function loadTask(name: TaskName): Promise<Task> {
 }
 
 /** The model's own task (zoo models), else the first data set it fits. */
-export async function taskFor(model: tf.LayersModel, preferred?: string): Promise<Task> {
-  const order = TASK_NAMES.includes(preferred as TaskName) ? [preferred as TaskName, ...TASK_NAMES.filter((t) => t !== preferred)] : TASK_NAMES;
-  let first: unknown = null;
-  for (const name of order) {
-    try {
-      checkFitsData(model, { shape: TASK_SHAPES[name].sampleShape, classes: TASK_SHAPES[name].classes });
-      return loadTask(name);
-    } catch (e) {
-      first ??= e;
-    }
-  }
-  throw first;
+export function taskFor(model: tf.LayersModel, preferred?: string): Promise<Task> {
+  return loadTask(taskFitting(model, preferred));
 }
 
 /** counts[label][prediction] on the task's test split, in batches. */

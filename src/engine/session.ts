@@ -9,8 +9,8 @@ import { melInitialCutoffs, SincConv, sincPassBands, type PassBand } from './mod
 // Registers the grouped 1x1 convolution's channel slice, so keyword models load (SincConv registers with the import above).
 import './models/grouped-conv';
 import { labelByFinalClassifier } from './exits/record';
-import { digitsTask, ecgTask, keywordsTask, mitbihStream, pictures, radarTask, samplesToTensors, sampleSize, TASK_NAMES, TASK_SHAPES, type Task, type TaskName } from './data/tasks';
-import { artifactsFromFiles, checkFitsData, ModelFileError, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './models/io';
+import { digitsTask, ecgTask, keywordsTask, mitbihStream, pictures, radarTask, samplesToTensors, sampleSize, taskFitting, type Task, type TaskName } from './data/tasks';
+import { artifactsFromFiles, ModelFileError, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './models/io';
 import { describeLayers, totalMacs, type LayerInfo } from './models/macs';
 import { zooManifestSchema, type ZooModel } from './models/zoo-manifest';
 import { evaluate, type Evaluation } from './train/evaluate';
@@ -337,21 +337,9 @@ export class Session {
     return task;
   }
 
-  /** The first data set the model fits (uploads carry no task): digits first, as most uploads are. */
-  private async taskFitting(model: tf.LayersModel, preferred?: TaskName): Promise<Task> {
-    const order = preferred ? [preferred, ...TASK_NAMES.filter((t) => t !== preferred)] : TASK_NAMES;
-    let first: unknown = null;
-    for (const name of order) {
-      try {
-        checkFitsData(model, { shape: TASK_SHAPES[name].sampleShape, classes: TASK_SHAPES[name].classes });
-      } catch (e) {
-        // The first reason is the one to show: uploads are digit models unless they fit another set.
-        first ??= e;
-        continue;
-      }
-      return this.taskNamed(name);
-    }
-    throw first;
+  /** The data set the model fits, its own first (uploads carry no task: digits first, as most uploads are). */
+  private taskFitting(model: tf.LayersModel, preferred?: TaskName): Promise<Task> {
+    return this.taskNamed(taskFitting(model, preferred));
   }
 
   private requireTask(): Task {

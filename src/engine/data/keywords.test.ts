@@ -16,7 +16,7 @@ import {
   type KeywordSlice,
 } from './keywords';
 import { loadKeywordsFromDisk } from './keywords-node';
-import { keywordsToTensors } from './keywords-tensors';
+import { keywordsTask, samplesToTensors } from './tasks';
 import { fileFetch, TEST_BASE_URL } from '../host-node';
 
 const manifestJson = async () => JSON.parse(await readFile(path.join(DATA_DIR, 'keywords.json'), 'utf8'));
@@ -160,11 +160,11 @@ describe('keyword data set (synthetic speech)', () => {
     expect(corr / (power(speech) * speech.length * gain * gain)).toBeGreaterThan(0.9);
   });
 
-  it('turns a slice into [N, 16000] waveforms and one-hot labels', () => {
-    const part = keywordSplit(kw, 'validation', { limit: 5 });
-    const { x, y, count } = keywordsToTensors(part);
-    expect([x.shape, y.shape, count]).toEqual([[5, 16000], [5, 12], 5]);
-    expect(Array.from(tf.argMax(y, 1).dataSync())).toEqual(Array.from(part.labels));
+  it('gives the keyword model [N, 1, 16000, 1] waveforms and one-hot labels', () => {
+    const part = keywordsTask(kw).split('train', 5);
+    const { x, y, count } = samplesToTensors(part, [1, 16000, 1], 12);
+    expect([x.shape, y.shape, count]).toEqual([[5, 1, 16000, 1], [5, 12], 5]);
+    expect(Array.from(tf.argMax(y, 1).dataSync())).toEqual(Array.from(keywordSplit(kw, 'train', { limit: 5 }).labels));
     tf.dispose([x, y]);
   });
 

@@ -12,6 +12,7 @@ import { DOPPLER_BINS, GESTURES, RANGE_BINS, radarStream } from './radar';
 import { mulberry32 } from '../util/random';
 import { mitbihWindows, type MitbihEcg } from './mitbih';
 import type { Batchable } from './tensors';
+import { checkFitsData } from '../models/io';
 
 export type TaskName = 'digits' | 'ecg' | 'radar' | 'keywords';
 export const TASK_NAMES: TaskName[] = ['digits', 'ecg', 'radar', 'keywords'];
@@ -55,6 +56,21 @@ export const TASK_SHAPES: Record<TaskName, { sampleShape: number[]; classes: num
   radar: { sampleShape: [RANGE_BINS, DOPPLER_BINS, 1], classes: GESTURES.length },
   keywords: { sampleShape: [1, 16_000, 1], classes: KEYWORD_CLASSES.length },
 };
+
+/** The data set a model fits, its own first (uploads carry no task); throws the first mismatch when none fits. */
+export function taskFitting(model: tf.LayersModel, preferred?: string): TaskName {
+  const own = TASK_NAMES.find((t) => t === preferred);
+  let first: unknown = null;
+  for (const name of own ? [own, ...TASK_NAMES.filter((t) => t !== own)] : TASK_NAMES) {
+    try {
+      checkFitsData(model, { shape: TASK_SHAPES[name].sampleShape, classes: TASK_SHAPES[name].classes });
+      return name;
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  throw first;
+}
 
 export const sampleSize = (task: Task) => task.sampleShape.reduce((a, b) => a * b, 1);
 
@@ -180,6 +196,10 @@ export function radarTask(): Task {
  */
 export function keywordsTask(kw: Keywords): Task {
   const length = kw.manifest.length;
+  // Rendering mixes every clip with its noise: the test clips, asked for again and again (samples,
+  // the demo's clips, streams), are rendered once; training clips when a job needs them.
+  const rendered = (s: ReturnType<typeof keywordSplit>) => ({ values: s.x, divide: 1, labels: s.labels, count: s.count });
+  const test = cached(() => rendered(keywordSplit(kw, 'test')));
   return {
     name: 'keywords',
     title: 'keywords (synthetic speech)',
@@ -187,24 +207,21 @@ export function keywordsTask(kw: Keywords): Task {
     sampleShape: [1, length, 1],
     display: 'waveform',
     recording: false,
-    split(split, limit) {
-      const s = keywordSplit(kw, split, { limit });
-      return { values: s.x, divide: 1, labels: s.labels, count: s.count };
-    },
+    split: (split, limit) => (split === 'test' ? head(test(), length, limit) : rendered(keywordSplit(kw, split, { limit }))),
     stream(frames, seed) {
       const hop = length / 4;
       const clipsNeeded = Math.ceil(((frames - 1) * hop + length) / length) + 1;
-      const test = keywordSplit(kw, 'test');
+      const clips = test();
       const random = mulberry32(seed);
-      const order = Array.from({ length: clipsNeeded }, () => Math.floor(random() * test.count));
+      const order = Array.from({ length: clipsNeeded }, () => Math.floor(random() * clips.count));
       const audio = new Float32Array(clipsNeeded * length);
-      order.forEach((c, i) => audio.set(test.x.subarray(c * length, (c + 1) * length), i * length));
+      order.forEach((c, i) => audio.set(clips.values.subarray(c * length, (c + 1) * length), i * length));
       const values = new Float32Array(frames * length);
       const labels = new Int32Array(frames);
       for (let f = 0; f < frames; f++) {
         const start = f * hop;
         values.set(audio.subarray(start, start + length), f * length);
-        labels[f] = test.labels[order[Math.floor((start + length / 2) / length)]];
+        labels[f] = clips.labels[order[Math.floor((start + length / 2) / length)]];
       }
       return { values, divide: 1, labels, count: frames, name: 'keyword stream' };
     },
