@@ -176,7 +176,12 @@ let streamTicket = 0;
 /** The setting the player starts from: the cheapest within the floor, else a plain confidence threshold. */
 function startingSetting(sweep: ExitsSweep | null): MechanismSettings {
   const best = sweep?.cheapest.all?.settings;
-  return best ? { ...best, ...(best.threshold === null ? { threshold: Infinity } : {}) } : IDLE_STREAM.setting;
+  return best ? finite(best) : IDLE_STREAM.setting;
+}
+
+/** Persisted state is JSON, where an infinite threshold ("never run in full") comes back as null. */
+function finite(setting: MechanismSettings): MechanismSettings {
+  return setting.threshold === null ? { ...setting, threshold: Infinity } : setting;
 }
 
 export interface QosState {
@@ -755,13 +760,14 @@ export const useStudio = create<StudioState>()(
 
       async setStreamSetting(setting) {
         const x = () => getState().exits;
+        setting = finite(setting);
         setState({ exits: { ...x(), stream: { ...x().stream, setting } } });
         if (!x().ready) return;
         const { api } = await requireEngine();
         // Dragging the threshold asks many times: only the latest answer is shown.
         const ticket = ++streamTicket;
         try {
-          const trace = await api.exitTrace({ ...setting, ...(setting.threshold === null ? { threshold: Infinity } : {}) });
+          const trace = await api.exitTrace(setting);
           if (ticket !== streamTicket) return;
           const frame = Math.min(x().stream.frame, trace.exit.length - 1);
           setState({ exits: { ...x(), stream: { ...x().stream, trace, frame, error: null } } });
@@ -837,7 +843,7 @@ function keptExits(stored: unknown): Partial<ExitsState> {
   const tab = x.tab === 'stream' || x.tab === 'tradeoff' ? x.tab : 'exits';
   const st = x.stream;
   const settingOk = !!st?.setting && typeof st.setting.mechanism === 'string' && x.summary.mechanisms?.includes(st.setting.mechanism);
-  const stream = { ...IDLE_STREAM, ...(settingOk ? { setting: st!.setting } : { setting: startingSetting(x.sweep) }), frame: Number.isInteger(st?.frame) && st!.frame >= 0 ? st!.frame : 0 };
+  const stream = { ...IDLE_STREAM, setting: settingOk ? finite(st!.setting) : startingSetting(x.sweep), frame: Number.isInteger(st?.frame) && st!.frame >= 0 ? st!.frame : 0 };
   return { summary: x.summary, sweep: x.sweep, tab, stream, ...(specOk ? { hardwareSpec: spec } : {}) };
 }
 

@@ -59,12 +59,12 @@ export function StreamPanel({ summary, sweep }: { summary: ExitsSummary; sweep: 
   }, [trace]);
 
   const mechanism = setting.mechanism;
-  const threshold = mechanism === 'patience' ? (setting.patience ?? 1) : setting.threshold === null || setting.threshold === undefined ? Infinity : setting.threshold;
+  const threshold = mechanism === 'patience' ? (setting.patience ?? 1) : (setting.threshold ?? Infinity);
   const change = (next: Partial<MechanismSettings>) => void setSetting({ ...setting, ...next });
   const chooseMechanism = (m: Mechanism) => {
     // Start each mechanism from its cheapest setting within the floor, when there is one.
     const best = sweep?.cheapest[m]?.settings;
-    if (best) return void setSetting({ ...best, ...(best.threshold === null ? { threshold: Infinity } : {}) });
+    if (best) return void setSetting(best);
     void setSetting(m === 'patience' ? { mechanism: m, patience: 1 } : { mechanism: m, threshold: m === 'confidence' || m === 'margin' ? 0.9 : 1, ...(m === 'difference' ? { exit: 0, reference: 'last-full' } : {}) });
   };
 
