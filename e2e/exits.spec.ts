@@ -107,7 +107,9 @@ test('exits: the exits, their confidence, and the stream played under a threshol
   // Stepping and playing move the frame; the readouts follow the frame.
   await page.getByRole('button', { name: 'Next frame' }).click();
   await expect(page.getByTestId('stream-position')).toHaveText('frame 2 / 3,000');
-  await expect(page.getByTestId('stream-answered')).not.toBeEmpty();
+  // The readout and the strip agree on who answered this frame.
+  const answered = (await page.getByTestId('stream-answered').textContent())!;
+  await expect(page.locator('.exit-seg.answered .exit-head')).toContainText(answered === 'full inference' ? 'final classifier' : answered);
   await page.getByRole('button', { name: 'Play', exact: true }).click();
   await expect.poll(async () => Number(/frame ([\d,]+)/.exec((await page.getByTestId('stream-position').textContent()) ?? '')![1].replace(',', ''))).toBeGreaterThan(4);
   await page.getByRole('button', { name: 'Pause' }).click();
