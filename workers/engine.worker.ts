@@ -5,6 +5,7 @@ import { chooseBackend, type BackendChoice, type BackendRequest } from '../src/e
 import { registerWasmTrainingGradients } from '../src/engine/backend/wasm-gradients';
 import { Session, type Assignment, type ExitsRequest, type KeyValueStore, type MappingRequest, type ModelSource, type QosRequest, type ToleranceRequest, type TrainRequest } from '../src/engine/session';
 import type { QosProgress } from '../src/engine/qos/build';
+import type { QuantStudyProgress, QuantStudyRequest } from '../src/engine/quant/study';
 import type { HardwareSpec } from '../src/engine/exits/hardware';
 import type { MechanismSettings } from '../src/engine/exits/replay';
 import type { MappingProgress } from '../src/engine/noise/mapping';
@@ -85,6 +86,8 @@ const api = {
   deleteOperatingPoints: () => session.deleteOperatingPoints(),
   switchOperatingPoint: (p: number) => session.switchOperatingPoint(p),
   operatingPointPredictions: (p: number, indices: number[]) => session.operatingPointPredictions(p, indices),
+  quantisationStudy: (request: QuantStudyRequest & { trainLimit?: number }, onProgress?: (p: QuantStudyProgress) => void) => session.quantisationStudy(request, onProgress),
+  restoreQuantisation: () => session.restoreQuantisation(),
   buildExits: (request: ExitsRequest, onProgress?: (p: { exit: number; exits: number; epoch: number; loss: number }) => void) => session.buildExits(request, onProgress),
   importReplay: (text: string, fileName: string) => session.importReplay(text, fileName),
   mapExitsToHardware: (spec: HardwareSpec, setting: MechanismSettings) => session.mapExitsToHardware(spec, setting),

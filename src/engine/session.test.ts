@@ -163,6 +163,30 @@ describe('Session', () => {
     expect(await new Session(nodeHost()).restoreExits()).toBeNull();
   });
 
+  it('measures accuracy against bits, keeps it for the next visit of that model only, and leaks nothing', async () => {
+    const host = nodeHost();
+    const session = new Session(host);
+    await session.open({ kind: 'zoo', name: 'lenet' });
+    await session.evaluate();
+    const before = session.memory().numTensors;
+    const request = { methods: ['st' as const, 'uniform' as const], bits: [2 as const], epochs: 1, trainLimit: 128, batchSize: 64 };
+    const study = await session.quantisationStudy(request);
+    expect(study.runs.map((r) => [r.method, r.bits, r.steps])).toEqual([
+      ['st', 2, 2],
+      ['uniform', 2, 2],
+    ]);
+    expect(study.trainCount).toBe(128);
+    expect(study.testCount).toBe(2000);
+    await session.quantisationStudy(request);
+    expect(session.memory().numTensors).toBe(before);
+
+    const later = new Session(host);
+    await later.open({ kind: 'zoo', name: 'lenet' });
+    expect((await later.restoreQuantisation())?.runs.map((r) => r.accuracy)).toEqual(study.runs.map((r) => r.accuracy));
+    await later.open({ kind: 'zoo', name: 'resnet' });
+    expect(await later.restoreQuantisation()).toBeNull();
+  }, 120_000);
+
   it.each(['ecg', 'radar'])('opens the shipped %s model on its own data and measures what the zoo script recorded', async (name) => {
     const session = new Session(nodeHost());
     const summary = await session.open({ kind: 'zoo', name });

@@ -35,6 +35,7 @@ import { calibrate, paretoFront, sweep, type Calibration, type SweepPoint as Thr
 import { inputBytes as modelInputBytes, mapToHardware, segmentProfiles, type HardwareMapping, type HardwareSpec, type SegmentProfile } from './exits/hardware';
 import type { MechanismSettings } from './exits/replay';
 import { replay as replayMechanism } from './exits/replay';
+import { quantisationStudy, type QuantStudy, type QuantStudyProgress, type QuantStudyRequest } from './quant/study';
 
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>;
@@ -270,6 +271,7 @@ const USER_PREFIX = 'user-model/';
 const QOS_PREFIX = 'qos/';
 /** The last replay (built or loaded), so the stream can be played again after a reload. */
 const EXITS_KEY = 'exits/current';
+const QUANT_PREFIX = 'quant/';
 const sourceKey = (s: ModelSource) => (s.kind === 'zoo' ? `zoo:${s.name}` : `user:${s.id}`);
 
 /** A newer open() request won: the caller can ignore this one. */
@@ -825,6 +827,27 @@ export class Session {
         for (const e of augmented.exits) e.model.dispose();
       }
     });
+  }
+
+  /**
+   * Accuracy against activation bits for each quantiser (each run quantises and fine-tunes a copy;
+   * the open model stays as it is). Finished runs are kept for the model's next visit, also when
+   * cancelled part way.
+   */
+  async quantisationStudy(request: QuantStudyRequest & { trainLimit?: number }, onProgress?: (p: QuantStudyProgress) => void): Promise<QuantStudy> {
+    const key = sourceKey(this.requireSummary().source);
+    const study = await this.mappingJob(request, async (model, train, test) => {
+      const floatAccuracy = (await evaluate(model, test)).accuracy;
+      return quantisationStudy(model, train, test, request, { onProgress, shouldStop: () => this.stopRequested, floatAccuracy });
+    });
+    if (study.runs.length > 0) await this.host.storage.set(QUANT_PREFIX + key, study);
+    return study;
+  }
+
+  /** The open model's last accuracy-against-bits study (null when none was run). */
+  async restoreQuantisation(): Promise<QuantStudy | null> {
+    const stored = await this.host.storage.get<QuantStudy>(QUANT_PREFIX + sourceKey(this.requireSummary().source));
+    return stored && Array.isArray(stored.runs) ? stored : null;
   }
 
   /** Takes a replay file (recorded anywhere); a bad one changes nothing and says where it is wrong. */

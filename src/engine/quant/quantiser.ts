@@ -37,6 +37,11 @@ export interface ActivationQuantiser {
   readonly frozen: boolean;
   /** JSON-friendly description: ranges, thresholds, levels. */
   summary(): Record<string, unknown>;
+  /**
+   * The deployed staircase: per channel, the thresholds (an input above the j-th gets at least code
+   * j + 1) and the 2^b output levels. One row when the parameters are shared by all channels.
+   */
+  staircase(): { thresholds: number[][]; levels: number[][] };
   dispose(): void;
 }
 

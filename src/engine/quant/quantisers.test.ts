@@ -67,6 +67,37 @@ for (const [method, make] of Object.entries(makers)) {
       });
     }
 
+    it('describes its deployed staircase exactly: the level of the number of thresholds exceeded', () => {
+      const cal = calibration();
+      const q = make(cal, 2);
+      // Train a few steps so the staircase is no longer the calibrated uniform one.
+      for (let i = 0; i < 3; i++) {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(q.apply(cal, true))) as tf.Scalar, q.trainableVariables());
+        tf.train.sgd(0.05).applyGradients(grads);
+        tf.dispose([value, ...Object.values(grads)]);
+        q.afterStep();
+      }
+      q.freeze();
+      const { thresholds, levels } = q.staircase();
+      expect(thresholds.length).toBe(CHANNELS);
+      expect(thresholds.every((t) => t.length === 3) && levels.every((l) => l.length === 4)).toBe(true);
+      const x = ramp(601);
+      const out = q.apply(x, false).reshape([-1, CHANNELS]).arraySync() as number[][];
+      const inputs = x.reshape([-1, CHANNELS]).arraySync() as number[][];
+      let worst = 0;
+      inputs.forEach((row, i) =>
+        row.forEach((v, ch) => {
+          // Exactly on a threshold the two rounding conventions may differ: skip those.
+          if (thresholds[ch].some((t) => Math.abs(t - v) < 1e-4)) return;
+          const code = thresholds[ch].filter((t) => v > t).length;
+          worst = Math.max(worst, Math.abs(levels[ch][code] - out[i][ch]));
+        }),
+      );
+      expect(worst).toBeLessThan(1e-4);
+      tf.dispose([cal, x]);
+      q.dispose();
+    });
+
     it('leaks no tensors across repeated use and frees everything on dispose', () => {
       const cal = calibration();
       const x = ramp();

@@ -340,6 +340,10 @@ export class SqueezeThresholdQuantiser implements ActivationQuantiser {
     this.isFrozen = true;
   }
 
+  staircase(): { thresholds: number[][]; levels: number[][] } {
+    return tf.tidy(() => ({ thresholds: this.running.arraySync() as number[][], levels: this.levels().arraySync() as number[][] }));
+  }
+
   summary(): Record<string, unknown> {
     const round = (v: number) => Number(v.toPrecision(4));
     return tf.tidy(() => {

@@ -93,6 +93,16 @@ export class UniformQuantiser implements ActivationQuantiser {
     });
   }
 
+  staircase(): { thresholds: number[][]; levels: number[][] } {
+    const r = this.range();
+    // round() ties sit half a step above each level: those are the decision thresholds.
+    const row = (i: number, offset: number, count: number) => Array.from({ length: count }, (_, k) => r.lo[i] + (k + offset) * r.step[i]);
+    return {
+      thresholds: r.lo.map((_, i) => row(i, 0.5, this.levels - 1)),
+      levels: r.lo.map((_, i) => row(i, 0, this.levels)),
+    };
+  }
+
   summary(): Record<string, unknown> {
     const r = this.range();
     const round = (v: number) => Number(v.toPrecision(4));
