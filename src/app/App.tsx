@@ -10,15 +10,16 @@ import { MultipliersView } from './views/MultipliersView';
 import { MappingView } from './views/MappingView';
 import { QosView } from './views/QosView';
 import { ExitsView } from './views/ExitsView';
+import { QuantView } from './views/QuantView';
 
-const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', mapping: 'Mapping', qos: 'QoS', exits: 'Exits', settings: 'Settings' };
+const LABELS: Record<View, string> = { model: 'Model', train: 'Train', multipliers: 'Multipliers', mapping: 'Mapping', qos: 'QoS', exits: 'Exits', quantise: 'Quantise', settings: 'Settings' };
 
 export function App() {
   const theme = useTheme();
   const view = useStudio((s) => s.settings.view);
   const set = useStudio((s) => s.set);
 
-  // Alt+1…7 switch views from anywhere: presenters drive the studio from the keyboard.
+  // Alt+1…8 switch views from anywhere: presenters drive the studio from the keyboard.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey) return;
@@ -76,6 +77,7 @@ export function App() {
         {view === 'mapping' && <MappingView />}
         {view === 'qos' && <QosView />}
         {view === 'exits' && <ExitsView />}
+        {view === 'quantise' && <QuantView />}
         {view === 'settings' && <SettingsView />}
       </main>
       <StatusBar />

@@ -12,6 +12,7 @@ import {
   CartesianGrid,
   Line,
   LineChart,
+  ReferenceLine,
   ResponsiveContainer,
   Tooltip,
   XAxis,
@@ -56,6 +57,18 @@ export interface FigureProps {
   connect?: string[];
   /** Bar only: series stack in one bar per category (one coloured bar per layer, say). */
   stacked?: boolean;
+  /** Line only: draw each series as a staircase (a histogram: one row per bin's left edge). */
+  step?: boolean;
+  /** Line only, numeric x: families of vertical lines (thresholds, say), each with a legend entry; CSV rows of their own. */
+  markers?: Marker[];
+}
+
+export interface Marker {
+  key: string;
+  label: string;
+  color: string;
+  values: number[];
+  dashed?: boolean;
 }
 
 /** Most points a line chart draws; longer data is downsampled evenly. */
@@ -112,10 +125,11 @@ type ExportKind = 'SVG' | 'PNG' | 'CSV';
  * when its props change (callers keep series/axis objects stable).
  */
 export const Figure = memo(function Figure(props: FigureProps) {
-  const { id, title, kind, data, x, y, series, height = 260, rightAxis, live = false, pointLabel, selected, onSelect, diagonal, connect, stacked } = props;
+  const { id, title, kind, data, x, y, series, height = 260, rightAxis, live = false, pointLabel, selected, onSelect, diagonal, connect, stacked, step, markers } = props;
   const chartRef = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState('');
 
+  const legend = useMemo(() => legendOf(series, markers), [series, markers]);
   const rightKeys = useMemo(() => new Set(rightAxis?.series ?? []), [rightAxis]);
   const hasRight = rightAxis !== undefined && series.some((s) => rightKeys.has(s.key));
   const plotted = useMemo(() => (kind === 'line' ? downsample(data) : data), [kind, data]);
@@ -129,13 +143,16 @@ export const Figure = memo(function Figure(props: FigureProps) {
       setStatus('');
       try {
         if (what === 'CSV') {
-          const columns = [{ key: x.key, label: x.label }, ...series.map((s) => ({ key: s.key, label: s.label }))];
-          downloadBlob(new Blob([toCsv(data, columns)], { type: 'text/csv;charset=utf-8' }), `${id}.csv`);
+          const marked = markers ?? [];
+          const columns = [{ key: x.key, label: x.label }, ...series.map((s) => ({ key: s.key, label: s.label })), ...marked.map((m) => ({ key: m.key, label: m.label }))];
+          // Each marker is a row of its own: its position, and its number within its family.
+          const rows = [...data, ...marked.flatMap((m) => m.values.map((v, i) => ({ [x.key]: v, [m.key]: i + 1 })))];
+          downloadBlob(new Blob([toCsv(rows, columns)], { type: 'text/csv;charset=utf-8' }), `${id}.csv`);
           return;
         }
         const el = chartRef.current;
         if (!el) throw new Error('chart is not mounted');
-        const svg = figureToSvg(el, { title, series: series.map((s) => ({ label: s.label, color: s.color })) });
+        const svg = figureToSvg(el, { title, series: legend });
         if (what === 'SVG') {
           downloadBlob(new Blob([svg], { type: 'image/svg+xml;charset=utf-8' }), `${id}.svg`);
         } else {
@@ -146,7 +163,7 @@ export const Figure = memo(function Figure(props: FigureProps) {
         setStatus(`${what} export failed`);
       }
     },
-    [data, id, series, title, x.key, x.label],
+    [data, id, series, markers, legend, title, x.key, x.label],
   );
 
   const margin = { top: 10, right: hasRight ? 8 : 24, bottom: 0, left: 8 };
@@ -290,7 +307,7 @@ export const Figure = memo(function Figure(props: FigureProps) {
               {series.map((s) => (
                 <Line
                   key={s.key}
-                  type="linear"
+                  type={step ? 'stepAfter' : 'linear'}
                   dataKey={s.key}
                   name={s.label}
                   stroke={s.color}
@@ -301,21 +318,26 @@ export const Figure = memo(function Figure(props: FigureProps) {
                   isAnimationActive={false}
                 />
               ))}
+              {markers?.flatMap((m) =>
+                m.values.map((v, i) => <ReferenceLine key={`${m.key}-${i}`} x={v} yAxisId="left" stroke={m.color} strokeWidth={1.5} strokeDasharray={m.dashed ? '4 3' : undefined} ifOverflow="extendDomain" className={`marker marker-${m.key}`} />),
+              )}
             </LineChart>
           )}
         </ResponsiveContainer>
         )}
       </div>
-      <FigureLegend series={series} />
+      <FigureLegend series={legend} />
     </figure>
   );
 });
+
+const legendOf = (series: Series[], markers: Marker[] | undefined) => [...series, ...(markers ?? []).map((m) => ({ key: m.key, label: m.label, color: m.color }))];
 
 /**
  * The legend is plain HTML outside the chart: recharts' own legend measures itself on every redraw,
  * forcing a layout each time, and the SVG export draws its own legend anyway.
  */
-const FigureLegend = memo(function FigureLegend({ series }: { series: Series[] }) {
+const FigureLegend = memo(function FigureLegend({ series }: { series: Array<{ key: string; label: string; color: string }> }) {
   return (
     <ul className="figure-legend-html" style={{ gridColumn: '1 / -1', display: 'flex', flexWrap: 'wrap', justifyContent: 'center', gap: '4px 16px', listStyle: 'none', margin: 0, padding: 0, fontSize: 12, color: CHART_COLORS.fg }}>
       {series.map((s) => (

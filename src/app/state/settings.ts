@@ -2,7 +2,7 @@
 // hash) and migration between versions of the stored state.
 import { z } from 'zod';
 
-export const VIEWS = ['model', 'train', 'multipliers', 'mapping', 'qos', 'exits', 'settings'] as const;
+export const VIEWS = ['model', 'train', 'multipliers', 'mapping', 'qos', 'exits', 'quantise', 'settings'] as const;
 export type View = (typeof VIEWS)[number];
 export const BACKENDS = ['auto', 'webgl', 'wasm', 'cpu'] as const;
 export const THEMES = ['system', 'light', 'dark'] as const;
@@ -35,13 +35,18 @@ export const settingsSchema = z.object({
   exitFrames: z.coerce.number().int().min(10).max(20000).catch(2000),
   exitEpochs: z.coerce.number().int().min(1).max(50).catch(7),
   exitStream: z.enum(['recording', 'mitbih']).catch('recording'),
+  /** Activation quantisation (algorithms.md §6): methods and bit widths compared, fine-tuning per run. */
+  quantMethods: z.string().regex(/^(st|uniform)(,(st|uniform))*$/).catch('st,uniform'),
+  quantBits: z.string().regex(/^[12348](,[12348])*$/).catch('1,2,3,4,8'),
+  quantEpochs: z.coerce.number().int().min(0).max(20).catch(1),
+  quantSamples: z.coerce.number().int().min(64).max(8000).catch(2000),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
 
 /** Settings that travel in the share link, with their short hash keys. */
-const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', library: 'library', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs', exitFrames: 'frames', exitEpochs: 'xepochs', exitStream: 'xstream' } as const satisfies Partial<Record<keyof Settings, string>>;
+const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', library: 'library', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs', exitFrames: 'frames', exitEpochs: 'xepochs', exitStream: 'xstream', quantMethods: 'qmethods', quantBits: 'qbits', quantEpochs: 'qepochs', quantSamples: 'qsamples' } as const satisfies Partial<Record<keyof Settings, string>>;
 
 export function settingsToHash(s: Settings): string {
   const params = new URLSearchParams();

@@ -5,6 +5,8 @@ import { persist } from 'zustand/middleware';
 import type { BackendChoice } from '../../engine/backend/select';
 import type { ApproxEvaluation, Assignment, ExitsSummary, ExitsSweep, FramePictures, StreamTrace, MappingRequest, ModelSource, ModelSummary, PointPredictions, QosRequest, SampleBatch, SweepPoint, ToleranceReport, UserModelMeta } from '../../engine/session';
 import type { QosProgress, QosResult } from '../../engine/qos/build';
+import type { QuantStudy, QuantStudyProgress } from '../../engine/quant/study';
+import type { Bits, QuantMethod } from '../../engine/quant/quantiser';
 import type { HardwareMapping, HardwareSpec } from '../../engine/exits/hardware';
 import type { MechanismSettings } from '../../engine/exits/replay';
 import type { PassBand } from '../../engine/models/sinc-conv';
@@ -60,6 +62,7 @@ export interface StudioState {
   mapping: MappingState;
   qos: QosState;
   exits: ExitsState;
+  quant: QuantState;
   keywords: KeywordState;
 
   set<K extends keyof Settings>(key: K, value: Settings[K]): void;
@@ -103,6 +106,13 @@ export interface StudioState {
   classifyAudio(samples: Float32Array): Promise<void>;
   /** A test clip's audio, to play through the live demo. */
   testClip(index: number): Promise<{ samples: Float32Array; sampleRate: number; label: number }>;
+  /** Accuracy against activation bits for the chosen methods and widths (quantisation view). */
+  runQuantisation(): Promise<void>;
+  cancelQuantisation(): Promise<void>;
+  /** The open model's last study, from this browser's storage. */
+  restoreQuantisation(): Promise<void>;
+  /** Which run, layer and channel the threshold figure shows. */
+  pickQuantLayer(pick: Partial<QuantPick>): void;
   /** Brings the replay kept in this browser back into the engine (after a reload). */
   restoreExits(): Promise<void>;
   /** Replays the stream under `setting`: the player's trace follows. */
@@ -113,6 +123,29 @@ export interface StudioState {
 }
 
 export type ExitsTab = 'exits' | 'stream' | 'tradeoff';
+
+export interface QuantPick {
+  /** `${method}-${bits}` of one run. */
+  run: string | null;
+  layer: string | null;
+  channel: number;
+}
+
+export interface QuantState {
+  /** The model `study` belongs to, and the model storage was last asked about. */
+  model: string | null;
+  checked: string | null;
+  running: boolean;
+  cancelling: boolean;
+  progress: QuantStudyProgress | null;
+  study: QuantStudy | null;
+  restoring: boolean;
+  error: string | null;
+  notice: string | null;
+  pick: QuantPick;
+}
+const IDLE_QUANT: QuantState = { model: null, checked: null, running: false, cancelling: false, progress: null, study: null, restoring: false, error: null, notice: null, pick: { run: null, layer: null, channel: 0 } };
+export const runKey = (r: { method: QuantMethod; bits: Bits }) => `${r.method}-${r.bits}`;
 
 export interface KeywordState {
   bands: { layer: string; initial: PassBand[]; learned: PassBand[] } | null;
@@ -297,6 +330,7 @@ export const useStudio = create<StudioState>()(
       mapping: IDLE_MAPPING,
       qos: IDLE_QOS,
       exits: IDLE_EXITS,
+      quant: IDLE_QUANT,
       keywords: IDLE_KEYWORDS,
 
       set(key, value) {
@@ -793,6 +827,60 @@ export const useStudio = create<StudioState>()(
         if (pictures) setState({ exits: { ...x(), stream: { ...x().stream, pictures: { ...pictures, start } } } });
       },
 
+      async runQuantisation() {
+        const { api } = await requireEngine();
+        const q = () => getState().quant;
+        const s = getState().settings;
+        const model = s.model;
+        setState({ quant: { ...q(), running: true, cancelling: false, progress: null, error: null, notice: null }, training: { ...getState().training, running: true } });
+        try {
+          const study = await api.quantisationStudy(
+            { methods: s.quantMethods.split(',') as QuantMethod[], bits: s.quantBits.split(',').map(Number) as Bits[], epochs: s.quantEpochs, trainLimit: s.quantSamples, batchSize: s.batchSize },
+            Comlink.proxy((progress: QuantStudyProgress) => setState({ quant: { ...q(), progress } })),
+          );
+          const planned = s.quantMethods.split(',').length * s.quantBits.split(',').length;
+          const notice = study.cancelled ? (study.runs.length ? `Cancelled: ${study.runs.length} of ${planned} runs finished and are shown.` : 'Cancelled before a run finished: nothing was changed.') : null;
+          if (study.runs.length === 0) {
+            setState({ quant: { ...q(), running: false, cancelling: false, progress: null, notice } });
+            return;
+          }
+          const pick = q().pick;
+          const run = study.runs.find((r) => runKey(r) === pick.run) ?? study.runs.find((r) => r.bits === 2) ?? study.runs[0];
+          const layer = run.layers.find((l) => l.layer === pick.layer) ?? run.layers[0];
+          setState({ quant: { ...q(), model, checked: model, study, running: false, cancelling: false, progress: null, notice, pick: { run: runKey(run), layer: layer.layer, channel: Math.min(pick.channel, layer.channels - 1) } } });
+        } catch (e) {
+          setState({ quant: { ...q(), running: false, cancelling: false, progress: null, error: message(e) } });
+        } finally {
+          setState({ training: { ...getState().training, running: false, cancelling: false } });
+        }
+      },
+
+      async cancelQuantisation() {
+        const { api } = await requireEngine();
+        setState({ quant: { ...getState().quant, cancelling: true } });
+        await api.cancelTraining();
+      },
+
+      async restoreQuantisation() {
+        const q = () => getState().quant;
+        const model = getState().settings.model;
+        if (q().restoring || q().running || q().checked === model || getState().summary === null) return;
+        const { api } = await requireEngine();
+        setState({ quant: { ...q(), restoring: true } });
+        try {
+          const study = await api.restoreQuantisation();
+          const keep = q().model === model ? q().pick : IDLE_QUANT.pick;
+          setState({ quant: { ...q(), restoring: false, checked: model, model: study ? model : null, study, pick: study ? keep : IDLE_QUANT.pick } });
+        } catch (e) {
+          setState({ quant: { ...q(), restoring: false, checked: model, error: message(e) } });
+        }
+      },
+
+      pickQuantLayer(pick) {
+        const q = getState().quant;
+        setState({ quant: { ...q, pick: { ...q.pick, ...pick } } });
+      },
+
       async classifyAtPoint(point, indices) {
         const { api } = await requireEngine();
         return api.operatingPointPredictions(point, indices);
@@ -800,7 +888,7 @@ export const useStudio = create<StudioState>()(
 
       resetStudio() {
         useStudio.persist.clearStorage();
-        setState({ settings: DEFAULT_SETTINGS, mapping: IDLE_MAPPING, qos: IDLE_QOS, exits: IDLE_EXITS });
+        setState({ settings: DEFAULT_SETTINGS, mapping: IDLE_MAPPING, qos: IDLE_QOS, exits: IDLE_EXITS, quant: IDLE_QUANT });
         void getState().startEngine();
       },
     }),
@@ -808,9 +896,9 @@ export const useStudio = create<StudioState>()(
       name: 'qos-studio',
       version: STATE_VERSION,
       // Settings, and the last mapping results (small, and minutes of work to redo).
-      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep }, qos: { model: s.qos.model, result: s.qos.result, point: s.qos.point }, exits: { summary: s.exits.summary, sweep: s.exits.sweep, hardwareSpec: s.exits.hardwareSpec, tab: s.exits.tab, stream: { setting: s.exits.stream.setting, frame: s.exits.stream.frame } } }),
+      partialize: (s) => ({ settings: s.settings, mapping: { model: s.mapping.model, tolerance: s.mapping.tolerance, result: s.mapping.result, sweep: s.mapping.sweep }, qos: { model: s.qos.model, result: s.qos.result, point: s.qos.point }, exits: { summary: s.exits.summary, sweep: s.exits.sweep, hardwareSpec: s.exits.hardwareSpec, tab: s.exits.tab, stream: { setting: s.exits.stream.setting, frame: s.exits.stream.frame } }, quant: { model: s.quant.model, pick: s.quant.pick } }),
       migrate: (stored, version) => ({ settings: migrateSettings(stored, version) }) as unknown as StudioState,
-      merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION), mapping: { ...IDLE_MAPPING, ...keptMapping(stored) }, qos: { ...IDLE_QOS, ...keptQos(stored) }, exits: { ...IDLE_EXITS, ...keptExits(stored) } }),
+      merge: (stored, current) => ({ ...current, settings: migrateSettings(stored, STATE_VERSION), mapping: { ...IDLE_MAPPING, ...keptMapping(stored) }, qos: { ...IDLE_QOS, ...keptQos(stored) }, exits: { ...IDLE_EXITS, ...keptExits(stored) }, quant: { ...IDLE_QUANT, ...keptQuant(stored) } }),
     },
   ),
 );
@@ -833,6 +921,14 @@ function keptQos(stored: unknown): Partial<QosState> {
 }
 
 let qosTicket = 0;
+
+/** Which quantisation run, layer and channel were on show (the study itself is in the engine's storage). */
+function keptQuant(stored: unknown): Partial<QuantState> {
+  const q = (stored as { quant?: Partial<QuantState> } | null)?.quant;
+  const p = q?.pick;
+  if (!q || typeof q.model !== 'string' || !p) return {};
+  return { model: q.model, pick: { run: typeof p.run === 'string' ? p.run : null, layer: typeof p.layer === 'string' ? p.layer : null, channel: Number.isInteger(p.channel) && p.channel >= 0 ? p.channel : 0 } };
+}
 
 /** The last replay's summary and sweep, when they look like what this version writes. */
 function keptExits(stored: unknown): Partial<ExitsState> {

@@ -67,20 +67,20 @@ for (const [method, make] of Object.entries(makers)) {
       });
     }
 
-    it('describes its deployed staircase exactly: the level of the number of thresholds exceeded', () => {
+    it.each([1, 2] as const)('describes its deployed %i-bit staircase exactly: the level of the number of thresholds exceeded', (bits) => {
       const cal = calibration();
-      const q = make(cal, 2);
+      const q = make(cal, bits);
       // Train a few steps so the staircase is no longer the calibrated uniform one.
       for (let i = 0; i < 3; i++) {
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(q.apply(cal, true))) as tf.Scalar, q.trainableVariables());
-        tf.train.sgd(0.05).applyGradients(grads);
+        const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(q.apply(cal, true))) as tf.Scalar, q.trainableVariables());
+        tf.train.sgd(0.2).applyGradients(grads);
         tf.dispose([value, ...Object.values(grads)]);
         q.afterStep();
       }
       q.freeze();
       const { thresholds, levels } = q.staircase();
       expect(thresholds.length).toBe(CHANNELS);
-      expect(thresholds.every((t) => t.length === 3) && levels.every((l) => l.length === 4)).toBe(true);
+      expect(thresholds.every((t) => t.length === 2 ** bits - 1) && levels.every((l) => l.length === 2 ** bits)).toBe(true);
       const x = ramp(601);
       const out = q.apply(x, false).reshape([-1, CHANNELS]).arraySync() as number[][];
       const inputs = x.reshape([-1, CHANNELS]).arraySync() as number[][];

@@ -167,7 +167,8 @@ const squeeze = tf.customGrad(((x: tf.Tensor) => {
 
 /** Ascending values [C, n] from a first column [C, 1] and log-gaps [C, n − 1]. */
 function ascending(first: tf.Tensor, logGaps: tf.Tensor | null): tf.Tensor {
-  if (!logGaps) return first;
+  // Always a new tensor: callers own (and dispose) what this returns, never the variable itself.
+  if (!logGaps) return tf.clone(first);
   return tf.concat([first, tf.add(first, tf.cumsum(tf.exp(logGaps), 1))], 1);
 }
 
