@@ -7,6 +7,7 @@ import { runGraph } from '../models/graph';
 import { addRelativeNoise } from '../noise/inject';
 import type { LayerOperandSource } from '../noise/error-model';
 import { GaussianSource } from '../util/gaussian';
+import { SincConv } from '../models/sinc-conv';
 import { lookupConvWebGL, prepareWebGLLookup, webglLookupTensors, type WebGLLookupKernel } from './lookup-webgl';
 import { applyActivation, disposeKernel, fastLayer, kernelTensors, prepareKernel, quantiseOnDevice, type FusedActivation, type Factors, type PreparedKernel } from './fast';
 import type { Window } from './geometry';
@@ -56,28 +57,57 @@ const FUSABLE: Record<string, FusedActivation> = { Linear: 'linear', ReLU: 'relu
 let EXACT: Int32Array | null = null;
 const NO_FACTORS: Factors = { u: [], v: [] };
 
-export const MULTIPLY_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense']);
+/**
+ * Layers whose multiplications an approximate multiplier replaces. A SincConv is a convolution whose
+ * kernel is built from its cut-offs on every pass: its products are multiplier products like any
+ * other convolution's (in the keyword model, 45 % of them).
+ */
+export const MULTIPLY_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense', 'SincConv']);
 
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number]);
+
+/**
+ * A multiply layer's kernel: its first weight, or a SincConv's taps built from its cut-offs (a new
+ * tensor, computed in the graph so that gradients reach the cut-offs; the caller's scope frees it).
+ */
+export function layerKernel(layer: tf.layers.Layer): tf.Tensor {
+  return layer instanceof SincConv ? layer.kernel() : layer.getWeights()[0];
+}
+
+/** A multiply layer's bias variable, or null (a SincConv's second weight is a cut-off, not a bias). */
+export function layerBiasVariable(layer: tf.layers.Layer): tf.LayerVariable | null {
+  return layer instanceof SincConv ? null : (layer.weights[1] ?? null);
+}
+
+/** A multiply layer's current bias, or undefined. */
+export const layerBias = (layer: tf.layers.Layer): tf.Tensor | undefined => layerBiasVariable(layer)?.read();
+
+/** A convolution's strides as [height, width]; a SincConv (a number in its config) strides along time only. */
+export function layerStrides(layer: tf.layers.Layer): [number, number] {
+  const cfg = layer.getConfig() as Record<string, unknown>;
+  return layer instanceof SincConv ? [1, layer.strides] : pair(cfg.strides ?? 1);
+}
 
 function describe(layer: tf.layers.Layer, act: Affine, perChannel: boolean): MultiplyLayer {
   const cls = layer.getClassName();
   const cfg = layer.getConfig() as Record<string, unknown>;
-  const [kernel] = layer.getWeights();
   const dense = cls === 'Dense';
   const depthwise = cls === 'DepthwiseConv2D';
   if (!dense && pair(cfg.dilationRate ?? 1).some((d) => d !== 1)) throw new Error(`layer ${layer.name}: dilated convolutions are not simulated`);
   if (depthwise && (cfg.depthMultiplier ?? 1) !== 1) throw new Error(`layer ${layer.name}: depthwise multiplier ${cfg.depthMultiplier} is not simulated (only 1)`);
+  const kernel = layerKernel(layer);
   const shape = (dense ? [1, 1, ...kernel.shape] : kernel.shape) as [number, number, number, number];
+  const values = kernel.dataSync() as Float32Array;
+  if (layer instanceof SincConv) kernel.dispose();
   const [kh, kw] = shape;
   const channels = depthwise ? shape[2] : shape[3];
-  const { codes, q } = quantiseWeights(kernel.dataSync() as Float32Array, channels, perChannel);
+  const { codes, q } = quantiseWeights(values, channels, perChannel);
   const activation = (layer as unknown as { activation?: { apply(x: tf.Tensor): tf.Tensor; getClassName(): string } }).activation ?? null;
   return {
     layer,
     depthwise,
     dense,
-    window: { kh, kw, strides: dense ? [1, 1] : pair(cfg.strides ?? 1), padding: dense ? 'valid' : ((cfg.padding as 'same' | 'valid') ?? 'valid') },
+    window: { kh, kw, strides: dense ? [1, 1] : layerStrides(layer), padding: dense ? 'valid' : ((cfg.padding as 'same' | 'valid') ?? 'valid') },
     act,
     kernelShape: shape,
     codes,
@@ -91,6 +121,8 @@ export class ApproxSimulation {
   private readonly kernels = new Map<string, PreparedKernel>();
   /** Multiplier tables as [256,256] textures for the WebGL lookup program, by multiplier id. */
   private readonly tables = new Map<string, tf.Tensor2D>();
+  /** Zero-input error corrections by layer and multiplier id (null: none needed). */
+  private readonly corrections = new Map<string, tf.Tensor1D | null>();
 
   private constructor(
     readonly model: tf.LayersModel,
@@ -178,6 +210,19 @@ export class ApproxSimulation {
     return k;
   }
 
+  /**
+   * The bias correction that cancels `m`'s error on inputs of zero, per output channel, or null
+   * where that error is 0 (see zeroInputCorrection). Cached with the layer's kernels.
+   */
+  private zeroInputCorrection(l: MultiplyLayer, m: SimMultiplier): tf.Tensor1D | null {
+    const key = `${l.layer.name}\u0000${m.id}`;
+    if (!this.corrections.has(key)) {
+      const values = zeroInputCorrection(l.codes, l.kernelShape, l.depthwise, l.q, l.act, m.table);
+      this.corrections.set(key, values ? tf.keep(tf.tensor1d(values)) : null);
+    }
+    return this.corrections.get(key)!;
+  }
+
   private webglLookup(l: MultiplyLayer): WebGLLookupKernel {
     if (!l.lookupWebGL) {
       l.lookupWebGL = prepareWebGLLookup(l.codes, l.kernelShape, l.q, l.depthwise);
@@ -200,8 +245,11 @@ export class ApproxSimulation {
   private multiply(l: MultiplyLayer, input: tf.Tensor, mode: Exclude<LayerMode, { kind: 'float' | 'noise' }>, method: Method): tf.Tensor {
     const x4 = (l.dense ? tf.reshape(input, [-1, 1, 1, input.shape[input.shape.length - 1]]) : input) as tf.Tensor4D;
     const m = mode.kind === 'approx' ? mode.multiplier : null;
-    // The layer's own bias variable: current even while retraining changes it.
-    const bias = l.layer.getWeights()[1];
+    // The layer's own bias variable (current even while retraining changes it), with the
+    // multiplier's zero-input error folded in.
+    const correction = m ? this.zeroInputCorrection(l, m) : null;
+    const own = layerBias(l.layer);
+    const bias = correction ? (own ? tf.add(own, correction) : correction) : own;
     let y: tf.Tensor4D;
     if (method === 'fast' && (!m || m.factors)) {
       y = fastLayer(x4, l.act, this.kernel(l, m), l.window, { bias, activation: l.fused ?? 'linear' });
@@ -293,11 +341,18 @@ export class ApproxSimulation {
     }
     for (const k of this.kernels.values()) disposeKernel(k);
     this.kernels.clear();
+    this.dropCorrections();
+  }
+
+  private dropCorrections(): void {
+    tf.dispose([...this.corrections.values()].filter((t): t is tf.Tensor1D => t !== null));
+    this.corrections.clear();
   }
 
   /** The float layer's output before its activation. */
   private linearFloat(l: MultiplyLayer, input: tf.Tensor): tf.Tensor {
-    const [kernel, bias] = l.layer.getWeights();
+    const kernel = layerKernel(l.layer);
+    const bias = layerBias(l.layer);
     const x4 = (l.dense ? tf.reshape(input, [-1, 1, 1, input.shape[input.shape.length - 1]]) : input) as tf.Tensor4D;
     const filter = tf.reshape(kernel, l.kernelShape) as tf.Tensor4D;
     const args = { x: x4, filter, strides: l.window.strides, pad: l.window.padding, bias };
@@ -318,7 +373,27 @@ export class ApproxSimulation {
     }
     tf.dispose([...this.tables.values()]);
     this.tables.clear();
+    this.dropCorrections();
   }
+}
+
+/**
+ * −s_x·s_w[c]·Σ_k E[z_x][w_ck] for each output channel c, E = AM − a·b: what the multiplier adds to
+ * the layer's output where every input is zero (code z_x, padding included). Hardware folds it into
+ * the bias together with the exact zero-point terms, so only the input-dependent part of the error
+ * remains. It matters where z_x is far from 0: a signed input such as raw audio sits around z_x ≈ 128,
+ * where an approximate multiplier's error on each weight is a constant offset of the filter's output
+ * many times the filter's signal (the keyword model's Sinc filters). After a ReLU z_x = 0, and for
+ * most multipliers E[0][·] = 0, so there it changes nothing. Null when it is 0 for every channel.
+ */
+export function zeroInputCorrection(codes: Int32Array, kernelShape: [number, number, number, number], depthwise: boolean, q: AffineVector, act: Affine, table: Int32Array): Float32Array | null {
+  const z = act.zeroPoint;
+  const cout = depthwise ? kernelShape[2] : kernelShape[3];
+  const sums = new Float64Array(cout);
+  // Kernel layout [kh][kw][Cin][Cout] (depthwise [kh][kw][C][1]): the output channel is the index mod cout.
+  for (let i = 0; i < codes.length; i++) sums[i % cout] += table[z * 256 + codes[i]] - z * codes[i];
+  if (sums.every((v) => v === 0)) return null;
+  return Float32Array.from(sums, (v, c) => -act.scale * q.scale[q.scale.length === 1 ? 0 : c] * v);
 }
 
 /** Value of `approx`, gradient of `float`: the straight-through estimator. */

@@ -111,9 +111,10 @@ function exactOutputs(s: LayerSample): Float64Array {
 const stdOf = (values: Float64Array) => standardDeviation(Array.from(values));
 
 /**
- * σ̂ = sqrt(n²·Var_i(μ_i) + n·mean_i(s_i²)), with μ_i, s_i² the mean and variance of E under field
+ * σ̂ = sqrt(n²·Var_i(μ_i) + n·mean_i(s_i²)), with μ_i, s_i² the mean and variance of E′ under field
  * i's activation histogram and the layer's weight histogram (notes §2). Through the weight-averaged
- * rows e1[a] = Σ_b E[a][b]·p_w[b] and e2[a] = Σ_b E[a][b]²·p_w[b], each field costs O(n).
+ * rows e1[a] = Σ_b E′[a][b]·p_w[b] and e2[a] = Σ_b E′[a][b]²·p_w[b], each field costs O(n).
+ * E′[a][b] = E[a][b] − E[z_x][b]: the error left after the zero-input correction in the bias.
  */
 export function predictErrorStd(s: LayerSample, table: Int32Array): number {
   const e1 = new Float64Array(256);
@@ -122,7 +123,8 @@ export function predictErrorStd(s: LayerSample, table: Int32Array): number {
     for (let b = 0; b < 256; b++) {
       const p = s.weightHist[b];
       if (p === 0) continue;
-      const e = table[a * 256 + b] - a * b;
+      // The error less its value on a zero input, which the simulation folds into the bias.
+      const e = table[a * 256 + b] - a * b - (table[s.zx * 256 + b] - s.zx * b);
       e1[a] += e * p;
       e2[a] += e * e * p;
     }
@@ -154,17 +156,24 @@ export function measureErrorStd(s: LayerSample, table: Int32Array): number {
   return stdOf(sampledErrors(s, table));
 }
 
-/** Σ_k E[x_k][w_k] at every sampled output: field-major, then its channels. */
+/**
+ * Σ_k E[x_k][w_k] − Σ_k E[z_x][w_k] at every sampled output (field-major, then its channels): the
+ * simulation folds each channel's error on a zero input into its bias (zeroInputCorrection), so
+ * only the rest is error.
+ */
 export function sampledErrors(s: LayerSample, table: Int32Array): Float64Array {
   // E as its own table: one read per product in the loop below.
   const e = new Int32Array(65536);
   for (let i = 0; i < 65536; i++) e[i] = table[i] - (i >> 8) * (i & 255);
+  const channels = s.weightRows.length / s.fanIn;
+  const atZero = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) for (let k = 0; k < s.fanIn; k++) atZero[c] += e[(s.zx << 8) | s.weightRows[c * s.fanIn + k]];
   const out = new Float64Array(s.outputs);
   const count = s.fields.length / s.fanIn;
   for (let f = 0, o = 0; f < count; f++)
     for (let j = 0; j < s.perField; j++, o++) {
       const c = s.fieldChannels[f * s.perField + j];
-      let acc = 0;
+      let acc = -atZero[c];
       for (let k = 0, x = f * s.fanIn, w = c * s.fanIn; k < s.fanIn; k++) acc += e[(s.fields[x + k] << 8) | s.weightRows[w + k]];
       out[o] = acc;
     }

@@ -6,7 +6,7 @@
 // copy of the model.
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../train/loss';
-import { MULTIPLY_LAYERS } from '../approx/simulate';
+import { layerBias, layerKernel, layerStrides, MULTIPLY_LAYERS } from '../approx/simulate';
 import type { Batchable } from '../data/tensors';
 import { runGraph } from '../models/graph';
 import { layerMacs } from '../models/macs';
@@ -66,14 +66,16 @@ type Activation = { apply(x: tf.Tensor): tf.Tensor } | undefined;
 /** The layer's output before its activation, from its live variables (so gradients reach them). */
 function linear(layer: tf.layers.Layer, input: tf.Tensor): tf.Tensor {
   const cls = layer.getClassName();
-  const cfg = layer.getConfig() as { strides?: number | number[]; padding?: 'same' | 'valid'; dilationRate?: number | number[] };
-  const [kernel, bias] = layer.getWeights();
+  const cfg = layer.getConfig() as { padding?: 'same' | 'valid'; dilationRate?: number | number[] };
+  // A SincConv's kernel is built from its cut-offs here, inside the gradient tape: they train too.
+  const kernel = layerKernel(layer);
+  const bias = layerBias(layer);
   let y: tf.Tensor;
   if (cls === 'Dense') {
     const flat = tf.reshape(input, [-1, kernel.shape[0]]);
     y = tf.reshape(tf.matMul(flat, kernel as tf.Tensor2D), [...input.shape.slice(0, -1), kernel.shape[1] as number]);
   } else {
-    const strides = (cfg.strides ?? 1) as [number, number] | number;
+    const strides = layerStrides(layer);
     const dilations = (cfg.dilationRate ?? 1) as [number, number] | number;
     y = cls === 'DepthwiseConv2D'
       ? tf.depthwiseConv2d(input as tf.Tensor4D, kernel as tf.Tensor4D, strides, cfg.padding ?? 'valid', 'NHWC', dilations)
@@ -95,7 +97,7 @@ export async function learnTolerance(model: tf.LayersModel, data: Batchable, opt
   if (!(o.sigmaMax > 0) || !(o.sigmaInit >= 0)) throw new RangeError('σ_max must be > 0 and σ_init ≥ 0');
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new RangeError(`epochs must be a whole number ≥ 1, got ${o.epochs}`);
   const shares = multiplyShares(model);
-  if (shares.length === 0) throw new Error('the model has no Conv2D, DepthwiseConv2D or Dense layer to learn a tolerance for');
+  if (shares.length === 0) throw new Error('the model has no Conv2D, DepthwiseConv2D, SincConv or Dense layer to learn a tolerance for');
   const index = new Map(shares.map((s, i) => [s.name, i]));
   const sigmas = shares.map((s) => {
     // tf.variable keeps its initial tensor registered beside itself: free it.

@@ -3,7 +3,7 @@
 // and its own biases in the multiply layers. Switching points re-points the model's variables at
 // the point's copies (tf.Variable.assign shares storage), so it copies no data and runs no kernel.
 import * as tf from '@tensorflow/tfjs';
-import { ApproxSimulation, type LayerMode } from '../approx/simulate';
+import { ApproxSimulation, layerBiasVariable, type LayerMode } from '../approx/simulate';
 import { RECALIBRATION_SAMPLES, runBatches, type RetrainResult } from '../approx/retrain';
 import type { Batchable } from '../data/tensors';
 import { accuracyOf } from '../noise/mapping';
@@ -55,8 +55,9 @@ export class OperatingPointNetwork {
       const cls = layer.getClassName();
       if (cls === 'BatchNormalization') {
         for (const v of layer.weights) this.slots.push({ layer: layer.name, variable: v, trainable: v.trainable });
-      } else if (multiply.has(layer.name) && layer.weights.length > 1) {
-        this.slots.push({ layer: layer.name, variable: layer.weights[1], trainable: true });
+      } else if (multiply.has(layer.name)) {
+        const bias = layerBiasVariable(layer);
+        if (bias) this.slots.push({ layer: layer.name, variable: bias, trainable: true });
       }
     }
     this.copies = modes.map((_, p) =>
