@@ -8,7 +8,7 @@ import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } fro
 import { loadShippedModel } from '../models/io-node';
 import { kwsNet } from '../models/kws-net';
 import { describeLayers, totalMacs } from '../models/macs';
-import { augmentWithExits, exitCandidates, type AugmentResult } from './augment';
+import { augmentWithExits, branchPrefix, exitCandidates, planBranch, type AugmentResult } from './augment';
 import { recordReplay } from './record';
 import { segmentProfiles } from './hardware';
 import { finalOnly, prepareReplay, replay } from './replay';
@@ -34,6 +34,27 @@ describe('exit candidates', () => {
     // Inside a residual block the skip connection crosses: no candidate there.
     expect(await names('resnet')).toEqual(['stem_relu', 'block1_relu', 'block2_relu']);
     expect(await names('mobilenet')).toEqual(['stem_relu6', 'ir1_add', 'ir2_project_bn', 'ir3_add', 'ir4_project_bn', 'ir5_add']);
+  });
+});
+
+describe('exit branches', () => {
+  it('pool a long 1-D map along time before caching its features, and a 2-D map along both axes', async () => {
+    const kws = kwsNet(1);
+    const [first] = exitCandidates(kws);
+    expect(first.shape).toEqual([1, 994, 40]);
+    const plan = planBranch(first, kws);
+    // 994 steps of 40 features per clip would be cached whole (160 kB a clip) without this.
+    expect(plan.pool).toEqual([1, 142]);
+    const x = tf.ones([2, 1, 994, 40]) as tf.Tensor4D;
+    const pooled = branchPrefix(x, plan);
+    expect(pooled.shape).toEqual([2, 1, 7, 40]);
+    expect(tf.max(tf.abs(tf.sub(pooled, 1))).dataSync()[0]).toBeLessThan(1e-6);
+    tf.dispose([x, pooled]);
+    kws.dispose();
+    const mobilenet = await loadShippedModel('mobilenet');
+    const [stem] = exitCandidates(mobilenet);
+    expect(planBranch(stem, mobilenet).pool).toEqual([Math.ceil(stem.shape[0] / 7), Math.ceil(stem.shape[1] / 7)]);
+    mobilenet.dispose();
   });
 });
 

@@ -76,8 +76,11 @@ function headUnits(model: tf.LayersModel): { pooling: 'flatten' | 'gap'; units: 
 }
 
 export interface BranchPlan {
-  /** Average pooling that shrinks the map before anything trainable (1: none). */
-  pool: number;
+  /**
+   * Average pooling [height, width] that shrinks the map before anything trainable ([1, 1]: none).
+   * Per axis: a 1-D signal's map ([1, T, C], e.g. 994 steps of audio features) is long in time only.
+   */
+  pool: [number, number];
   /** 1×1 convolution filters when the map has many channels (0: none). */
   squeeze: number;
   pooling: 'flatten' | 'gap';
@@ -85,16 +88,17 @@ export interface BranchPlan {
   units: number[];
 }
 
-/** Maps larger than this per side are pooled down first. */
+/** Maps larger than this along an axis are pooled down along it first. */
 const MAX_SIDE = 7;
 const MANY_CHANNELS = 64;
 
 export function planBranch(candidate: ExitCandidate, model: tf.LayersModel): BranchPlan {
-  const [h, , c] = candidate.shape;
+  const [h, w, c] = candidate.shape;
   const head = headUnits(model);
   const classes = head.units[head.units.length - 1];
+  const shrink = (side: number) => (side > MAX_SIDE ? Math.ceil(side / MAX_SIDE) : 1);
   return {
-    pool: h > MAX_SIDE ? Math.ceil(h / MAX_SIDE) : 1,
+    pool: [shrink(h), shrink(w)],
     squeeze: c > MANY_CHANNELS ? 32 : 0,
     pooling: head.pooling,
     units: [...head.units.slice(0, -1).map((u) => Math.max(16, Math.floor(u / 4))), classes],
@@ -103,7 +107,7 @@ export function planBranch(candidate: ExitCandidate, model: tf.LayersModel): Bra
 
 /** The frozen part of a branch: applied once when features are cached. */
 export function branchPrefix(x: tf.Tensor4D, plan: BranchPlan): tf.Tensor4D {
-  return plan.pool > 1 ? tf.avgPool(x, plan.pool, plan.pool, 'same') : x;
+  return plan.pool[0] > 1 || plan.pool[1] > 1 ? tf.avgPool(x, plan.pool, plan.pool, 'same') : x;
 }
 
 /** The trainable part of a branch, on pooled features; its output is raw logits. */
