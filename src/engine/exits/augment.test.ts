@@ -6,6 +6,7 @@ import { sliceDigits } from '../data/digits';
 import { digitVideo } from '../data/digit-video';
 import { disposeBatchable, modelInputShape, sliceToTensors, type Batchable } from '../data/tensors';
 import { loadShippedModel } from '../models/io-node';
+import { ecgNet } from '../models/ecg-net';
 import { kwsNet } from '../models/kws-net';
 import { describeLayers, totalMacs } from '../models/macs';
 import { augmentWithExits, branchPrefix, exitCandidates, planBranch, type AugmentResult } from './augment';
@@ -38,19 +39,25 @@ describe('exit candidates', () => {
 });
 
 describe('exit branches', () => {
-  it('pool a long 1-D map along time before caching its features, and a 2-D map along both axes', async () => {
+  it('pool a long 1-D map along time to at most 49 steps before caching its features, and a 2-D map along both axes to 7 × 7', async () => {
     const kws = kwsNet(1);
     const [first] = exitCandidates(kws);
     expect(first.shape).toEqual([1, 994, 40]);
     const plan = planBranch(first, kws);
     // 994 steps of 40 features per clip would be cached whole (160 kB a clip) without this.
-    expect(plan.pool).toEqual([1, 142]);
+    expect(plan.pool).toEqual([1, 21]);
     const x = tf.ones([2, 1, 994, 40]) as tf.Tensor4D;
     const pooled = branchPrefix(x, plan);
-    expect(pooled.shape).toEqual([2, 1, 7, 40]);
+    expect(pooled.shape).toEqual([2, 1, 48, 40]);
     expect(tf.max(tf.abs(tf.sub(pooled, 1))).dataSync()[0]).toBeLessThan(1e-6);
     tf.dispose([x, pooled]);
     kws.dispose();
+    // An ECG window's first map, 128 steps: pooled by 3 to 43, not to 7.
+    const ecg = ecgNet(1);
+    const [ecgFirst] = exitCandidates(ecg);
+    expect(ecgFirst.shape[0]).toBe(1);
+    expect(planBranch(ecgFirst, ecg).pool).toEqual([1, Math.ceil(ecgFirst.shape[1] / 49)]);
+    ecg.dispose();
     const mobilenet = await loadShippedModel('mobilenet');
     const [stem] = exitCandidates(mobilenet);
     expect(planBranch(stem, mobilenet).pool).toEqual([Math.ceil(stem.shape[0] / 7), Math.ceil(stem.shape[1] / 7)]);

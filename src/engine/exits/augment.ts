@@ -88,7 +88,11 @@ export interface BranchPlan {
   units: number[];
 }
 
-/** Maps larger than this along an axis are pooled down along it first. */
+/**
+ * Maps larger than this along an axis are pooled down along it first. A 1-D map ([1, T, C], a signal
+ * over time) keeps as many positions as a 2-D map may (MAX_SIDE²): pooling a 2 s ECG to 7 steps cost
+ * its second exit 5 pp.
+ */
 const MAX_SIDE = 7;
 const MANY_CHANNELS = 64;
 
@@ -98,7 +102,7 @@ export function planBranch(candidate: ExitCandidate, model: tf.LayersModel): Bra
   const classes = head.units[head.units.length - 1];
   const shrink = (side: number) => (side > MAX_SIDE ? Math.ceil(side / MAX_SIDE) : 1);
   return {
-    pool: [shrink(h), shrink(w)],
+    pool: h === 1 ? [1, w > MAX_SIDE * MAX_SIDE ? Math.ceil(w / (MAX_SIDE * MAX_SIDE)) : 1] : [shrink(h), shrink(w)],
     squeeze: c > MANY_CHANNELS ? 32 : 0,
     pooling: head.pooling,
     units: [...head.units.slice(0, -1).map((u) => Math.max(16, Math.floor(u / 4))), classes],
