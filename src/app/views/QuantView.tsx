@@ -112,7 +112,7 @@ export function QuantView() {
         </div>
         <div className="actions">
           <button type="button" className="primary" disabled={busy} onClick={() => void run()}>
-            Quantise {methods.length * bits.length} ways
+            Quantise {methods.length * bits.length === 1 ? 'once' : `${methods.length * bits.length} ways`}
           </button>
           <button type="button" disabled={!quant.running || quant.cancelling} onClick={() => void cancel()}>
             {quant.cancelling ? 'Cancelling…' : 'Cancel'}
@@ -140,7 +140,8 @@ export function QuantView() {
         <section className="card" aria-labelledby="quant-bits-title">
           <h2 id="quant-bits-title">Accuracy against activation bits</h2>
           <p className="muted">
-            {study.runs.length} runs, each fine-tuned {study.epochs} epoch{study.epochs === 1 ? '' : 's'} on {study.trainCount.toLocaleString('en')} training samples; accuracy on {study.testCount.toLocaleString('en')} test samples. Float model: <strong data-testid="quant-float">{pct(study.floatAccuracy)}</strong>.
+            {study.runs.length === 1 ? '1 run' : `${study.runs.length} runs`}
+            {study.epochs === 0 ? ', calibrated on training samples without fine-tuning' : `, ${study.runs.length === 1 ? '' : 'each '}fine-tuned ${study.epochs} epoch${study.epochs === 1 ? '' : 's'} on ${study.trainCount.toLocaleString('en')} training samples`}; accuracy on {study.testCount.toLocaleString('en')} test samples. Float model: <strong data-testid="quant-float">{pct(study.floatAccuracy)}</strong>.
           </p>
           <Figure id="quant-bits" title={`${summary.title}: test accuracy against activation bits`} kind="line" data={bitsData} x={BITS_X} y={ACCURACY_Y} series={BITS_SERIES} height={280} />
           <div className="table-wrap">
