@@ -836,10 +836,7 @@ export class Session {
    */
   async quantisationStudy(request: QuantStudyRequest & { trainLimit?: number }, onProgress?: (p: QuantStudyProgress) => void): Promise<QuantStudy> {
     const key = sourceKey(this.requireSummary().source);
-    const study = await this.mappingJob(request, async (model, train, test) => {
-      const floatAccuracy = (await evaluate(model, test)).accuracy;
-      return quantisationStudy(model, train, test, request, { onProgress, shouldStop: () => this.stopRequested, floatAccuracy });
-    });
+    const study = await this.mappingJob(request, (model, train, test) => quantisationStudy(model, train, test, request, { onProgress, shouldStop: () => this.stopRequested }));
     if (study.runs.length > 0) await this.host.storage.set(QUANT_PREFIX + key, study);
     return study;
   }

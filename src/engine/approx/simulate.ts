@@ -2,7 +2,7 @@
 // modes: float, quantised with the exact multiplier, approximate (a multiplier's table, bit-faithful)
 // or with additive Gaussian noise. Calibration fixes each layer's activation quantisation once.
 import * as tf from '@tensorflow/tfjs';
-import { BatchNormStats } from '../train/batchnorm-stats';
+import { remeasureBatchNorm } from '../train/batchnorm-stats';
 import { runGraph } from '../models/graph';
 import { addRelativeNoise } from '../noise/inject';
 import type { LayerOperandSource } from '../noise/error-model';
@@ -300,15 +300,7 @@ export class ApproxSimulation {
    * Returns how many layers were updated.
    */
   async recalibrateBatchNorm(x: tf.Tensor, modes: Record<string, LayerMode>, batchSize = 128, method: Method = 'fast'): Promise<number> {
-    const stats = new BatchNormStats();
-    const count = x.shape[0];
-    for (let start = 0; start < count; start += batchSize) {
-      const size = Math.min(batchSize, count - start);
-      const out = tf.tidy(() => this.run(x.slice(start, size), modes, method, 1, (layer, input) => stats.observe(layer, input)));
-      out.dispose();
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    return stats.apply(this.model);
+    return remeasureBatchNorm(this.model, x, (batch, observe) => this.run(batch, modes, method, 1, (layer, input) => void observe(layer, input)), { batchSize });
   }
 
   /**

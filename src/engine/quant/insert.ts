@@ -9,7 +9,7 @@
 // second stage (thresholds frozen at their momentum averages, attention off). It changes the wrapped
 // model's weights in place: clone it first (cloneModel) to keep the float model.
 import * as tf from '@tensorflow/tfjs';
-import { BatchNormStats } from '../train/batchnorm-stats';
+import { remeasureBatchNorm } from '../train/batchnorm-stats';
 import { runBatches } from '../approx/retrain';
 import type { ApproxSimulation } from '../approx/simulate';
 import type { Batchable } from '../data/tensors';
@@ -221,18 +221,8 @@ export class QuantisedModel {
    * ApproxSimulation does for approximate multipliers. Returns how many layers were updated.
    */
   async recalibrateBatchNorm(x: tf.Tensor, batchSize = 128): Promise<number> {
-    const stats = new BatchNormStats();
-    const tap: LayerHook = (layer, input) => {
-      stats.observe(layer, input);
-      return null;
-    };
-    for (let start = 0; start < x.shape[0]; start += batchSize) {
-      const size = Math.min(batchSize, x.shape[0] - start);
-      // BatchNorm on batch statistics (training), quantisers deployed (not training).
-      tf.dispose(tf.tidy(() => runGraph(this.model, x.slice(start, size), this.hook(false, tap), { training: true })));
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    return stats.apply(this.model);
+    // BatchNorm on batch statistics (training), quantisers deployed (not training).
+    return remeasureBatchNorm(this.model, x, (batch, observe) => runGraph(this.model, batch, this.hook(false, observe), { training: true }), { batchSize });
   }
 
   /** Cross-entropy and accuracy of the deployed quantised network over a whole set, in batches. */

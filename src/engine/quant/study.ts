@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batchable } from '../data/tensors';
 import { runGraph } from '../models/graph';
+import { evaluate } from '../train/evaluate';
 import { cloneModel, quantiseModel, type QuantisedModel } from './insert';
 import type { Bits, QuantMethod } from './quantiser';
 
@@ -92,7 +93,7 @@ export function studyPlan(request: Pick<QuantStudyRequest, 'methods' | 'bits'>):
 
 export async function quantisationStudy(model: tf.LayersModel, train: Batchable, test: Batchable, request: QuantStudyRequest, hooks: QuantStudyHooks = {}): Promise<QuantStudy> {
   const plan = studyPlan(request);
-  const floatAccuracy = hooks.floatAccuracy ?? (await accuracyOf(model, test));
+  const floatAccuracy = hooks.floatAccuracy ?? (await evaluate(model, test)).accuracy;
   const runs: QuantStudyRun[] = [];
   const histogramX = test.x.slice(0, Math.min(request.histogramSamples ?? 128, test.count));
   let cancelled = false;
@@ -146,17 +147,6 @@ export async function quantisationStudy(model: tf.LayersModel, train: Batchable,
     histogramX.dispose();
   }
   return { floatAccuracy, trainCount: train.count, testCount: test.count, epochs: request.epochs, runs, cancelled };
-}
-
-async function accuracyOf(model: tf.LayersModel, data: Batchable, batchSize = 500): Promise<number> {
-  let correct = 0;
-  for (let start = 0; start < data.count; start += batchSize) {
-    const size = Math.min(batchSize, data.count - start);
-    const c = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(data.x.slice(start, size)) as tf.Tensor, 1), tf.argMax(data.y.slice(start, size), 1)), 'float32')));
-    correct += (await c.data())[0];
-    c.dispose();
-  }
-  return correct / data.count;
 }
 
 /** Each quantised layer's staircase and the histogram of its input in the deployed quantised network. */

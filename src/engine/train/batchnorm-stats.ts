@@ -2,6 +2,7 @@
 // multipliers, or quantisers): the estimates average over all batches — mean of the batch means,
 // variance = mean of (var + mean²) − mean² — and replace the layers' moving averages.
 import * as tf from '@tensorflow/tfjs';
+import type { LayerHook } from '../models/graph';
 
 export class BatchNormStats {
   private readonly sums = new Map<string, { mean: Float64Array; square: Float64Array; batches: number }>();
@@ -36,4 +37,26 @@ export class BatchNormStats {
     }
     return this.sums.size;
   }
+}
+
+/**
+ * Re-measures every BatchNorm of `model` on the first `count` rows of `x`, batch by batch, yielding
+ * between batches. `forward` runs one batch with BatchNorm on batch statistics and calls `observe`
+ * from its runGraph hook (it returns null, so the hook changes nothing). Returns how many layers were
+ * updated.
+ */
+export async function remeasureBatchNorm(model: tf.LayersModel, x: tf.Tensor, forward: (batch: tf.Tensor, observe: LayerHook) => tf.Tensor, options: { count?: number; batchSize?: number } = {}): Promise<number> {
+  const stats = new BatchNormStats();
+  const observe: LayerHook = (layer, input) => {
+    stats.observe(layer, input);
+    return null;
+  };
+  const { batchSize = 128 } = options;
+  const count = Math.min(options.count ?? x.shape[0], x.shape[0]);
+  for (let start = 0; start < count; start += batchSize) {
+    const size = Math.min(batchSize, count - start);
+    tf.dispose(tf.tidy(() => forward(x.slice(start, size), observe)));
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return stats.apply(model);
 }
