@@ -29,6 +29,7 @@ import { loadMitbihFromDisk } from '../engine/data/mitbih-node';
 import { radarBatch, radarNet } from '../engine/models/radar-net';
 import { train as trainModel } from '../engine/train/train';
 import { settleBatchNorm } from '../engine/train/settle';
+import type { Schedule } from '../engine/train/schedule';
 import { parseReplayText, replayToJson } from '../engine/exits/replay-file';
 import { finalOnly, MECHANISMS, prepareReplay, replay, type Mechanism, type ReplayOutcome } from '../engine/exits/replay';
 import { calibrate, paretoFront, sweep, type SweepPoint } from '../engine/exits/sweep';
@@ -336,14 +337,15 @@ noiseOptions(program.command('tolerance').description('learn how much additive G
 noiseOptions(program.command('map').description('choose a multiplier per layer from learned noise tolerances, retrain, and compare with single-multiplier baselines'))
   .option('--retrain-epochs <n>', 'approximate retraining epochs after mapping', wholeOrZero('retrain epochs'), 1)
   .option('--retrain-lr <rate>', 'learning rate of the retraining (Adam)', positive('retrain learning rate'), 1e-4)
+  .addOption(new Option('--retrain-schedule <schedule>', 'learning-rate schedule of the retraining: cosine anneals to 2 %').choices(['cosine', 'constant']).default('cosine'))
   .option('--library <builtin|DIR>', 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)', 'builtin')
   .option('--no-baselines', 'skip the single-multiplier baselines (each is retrained like the mapping)')
   .option('--sweep <λ,λ,…>', 'also map at these λ without retraining: the energy/accuracy curve', (v: string) => v.split(',').map((x) => nonNegative('sweep λ')(x.trim())))
-  .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; library: string; baselines: boolean; sweep?: number[] }) => {
+  .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; retrainSchedule: Schedule; library: string; baselines: boolean; sweep?: number[] }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const session = await openModel(opts.model);
     const library: MappingLibrary = opts.library === 'builtin' ? 'builtin' : (await session.importMultipliers(multiplierFilesAt(opts.library))).map((m) => m.id);
-    const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, baselines: opts.baselines, library };
+    const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, retrainSchedule: opts.retrainSchedule, baselines: opts.baselines, library };
     const say = progressLine();
     const r = await session.mapMultipliers(request, (p) => say(`${p.phase}: ${p.detail}`));
     const sweep = opts.sweep ? await session.lambdaSweep(opts.sweep, request, (p) => say(`sweep ${p.detail}`)) : undefined;
@@ -384,10 +386,11 @@ noiseOptions(program.command('qos').description('build quality-of-service operat
   .option('--scales <s,s,…>', 'tolerance scale per point (overrides --points)', (v: string) => v.split(',').map((x) => positive('scale')(x.trim())))
   .option('--finetune-epochs <n>', 'shared-parameter fine-tuning epochs', wholeOrZero('finetune epochs'), 1)
   .option('--finetune-lr <rate>', 'fine-tuning learning rate (Adam)', positive('finetune learning rate'), 1e-4)
+  .addOption(new Option('--finetune-schedule <schedule>', 'learning-rate schedule of the fine-tuning: cosine anneals to 2 %').choices(['cosine', 'constant']).default('cosine'))
   .addOption(new Option('--weights <which>', 'weights the points share: after noise-tolerance training, or the model’s own').choices(['noise-trained', 'original']).default('noise-trained'))
   .option('--library <builtin|DIR>', 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)', 'builtin')
   .option('--test-limit <n>', 'measure accuracy on the first n test digits only', int('test limit'))
-  .action(async (opts: NoiseCliOptions & { instances: number; points?: number; scales?: number[]; finetuneEpochs: number; finetuneLr: number; weights: 'noise-trained' | 'original'; library: string; testLimit?: number }) => {
+  .action(async (opts: NoiseCliOptions & { instances: number; points?: number; scales?: number[]; finetuneEpochs: number; finetuneLr: number; finetuneSchedule: Schedule; weights: 'noise-trained' | 'original'; library: string; testLimit?: number }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const session = await openModel(opts.model);
     const library: MappingLibrary = opts.library === 'builtin' ? 'builtin' : (await session.importMultipliers(multiplierFilesAt(opts.library))).map((m) => m.id);
@@ -395,7 +398,7 @@ noiseOptions(program.command('qos').description('build quality-of-service operat
     if (opts.points !== undefined && opts.scales && opts.scales.length !== opts.points) throw new Error(`--points ${opts.points} but ${opts.scales.length} scales given`);
     const say = progressLine();
     const r = await session.buildOperatingPoints(
-      { ...toleranceRequest(opts), instances: opts.instances, scales, finetuneEpochs: opts.finetuneEpochs, finetuneLearningRate: opts.finetuneLr, weights: opts.weights, library, testLimit: opts.testLimit },
+      { ...toleranceRequest(opts), instances: opts.instances, scales, finetuneEpochs: opts.finetuneEpochs, finetuneLearningRate: opts.finetuneLr, finetuneSchedule: opts.finetuneSchedule, weights: opts.weights, library, testLimit: opts.testLimit },
       (p) => say(`${p.phase}: ${p.detail}`),
     );
     // Switching cost as the slider pays it: re-pointing BatchNorm sets and biases, nothing else.

@@ -3,6 +3,7 @@
 // after every step so the next forward pass sees them as the hardware would.
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../train/loss';
+import { scheduledRate, setLearningRate, type Schedule } from '../train/schedule';
 import type { Batchable } from '../data/tensors';
 import { mulberry32, shuffleInPlace } from '../util/random';
 import { yieldToEventLoop } from '../util/yield';
@@ -27,7 +28,15 @@ export interface EpochLoopOptions {
 
 export interface RetrainOptions extends EpochLoopOptions {
   learningRate: number;
+  /** 'cosine' (the default) anneals the rate to 2 % over the run; 'constant' keeps it. */
+  schedule?: Schedule;
   method?: Method;
+}
+
+/** Where a step sits in its run, for learning-rate schedules. */
+export interface StepPosition {
+  step: number;
+  totalSteps: number;
 }
 
 /**
@@ -35,11 +44,12 @@ export interface RetrainOptions extends EpochLoopOptions {
  * (which returns the batch loss and updates the weights), the simulation re-quantised after each
  * update, progress, cancellation between batches, and a yield so the worker stays responsive.
  */
-export async function runBatches(sim: ApproxSimulation, data: Batchable, options: EpochLoopOptions, step: (xb: tf.Tensor, yb: tf.Tensor) => tf.Scalar): Promise<RetrainResult> {
+export async function runBatches(sim: ApproxSimulation, data: Batchable, options: EpochLoopOptions, step: (xb: tf.Tensor, yb: tf.Tensor, at: StepPosition) => tf.Scalar): Promise<RetrainResult> {
   const { epochs, batchSize, seed = 1, shouldStop = () => false, onProgress } = options;
   const random = mulberry32(seed);
   const batches = Math.ceil(data.count / batchSize);
   const losses: number[] = [];
+  const totalSteps = epochs * batches;
   let done = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const order = shuffleInPlace(Array.from({ length: data.count }, (_, i) => i), random);
@@ -47,13 +57,13 @@ export async function runBatches(sim: ApproxSimulation, data: Batchable, options
       if (shouldStop()) return { stepsCompleted: done, cancelled: true, losses };
       const loss = tf.tidy(() => {
         const idx = tf.tensor1d(order.slice(b * batchSize, (b + 1) * batchSize), 'int32');
-        return step(tf.gather(data.x, idx), tf.gather(data.y, idx));
+        return step(tf.gather(data.x, idx), tf.gather(data.y, idx), { step: done, totalSteps });
       });
       losses.push((await loss.data())[0]);
       loss.dispose();
       sim.requantise();
       done++;
-      onProgress?.({ epoch, step: done, totalSteps: epochs * batches, loss: losses[losses.length - 1] });
+      onProgress?.({ epoch, step: done, totalSteps, loss: losses[losses.length - 1] });
       await yieldToEventLoop();
     }
   }
@@ -61,12 +71,15 @@ export async function runBatches(sim: ApproxSimulation, data: Batchable, options
 }
 
 export async function retrainApproximate(sim: ApproxSimulation, modes: Record<string, LayerMode>, data: Batchable, options: RetrainOptions): Promise<RetrainResult> {
-  const { learningRate, method = 'fast' } = options;
+  const { learningRate, schedule = 'cosine', method = 'fast' } = options;
   const optimizer = tf.train.adam(learningRate);
   const variables = sim.model.trainableWeights.map((w) => w.read() as tf.Variable);
   let result: RetrainResult;
   try {
-    result = await runBatches(sim, data, options, (xb, yb) => optimizer.minimize(() => crossEntropy(sim.runForTraining(xb, modes, method), yb), true, variables)!);
+    result = await runBatches(sim, data, options, (xb, yb, at) => {
+      setLearningRate(optimizer, scheduledRate(learningRate, schedule, at.step, at.totalSteps));
+      return optimizer.minimize(() => crossEntropy(sim.runForTraining(xb, modes, method), yb), true, variables)!;
+    });
   } finally {
     optimizer.dispose();
   }

@@ -81,6 +81,21 @@ describe('ApproxSimulation', () => {
 });
 
 describe('approximate retraining', () => {
+  it('tells each step where it sits in the run, so schedules can anneal over every epoch', async () => {
+    const { runBatches } = await import('./retrain');
+    const data: Batchable = { x: tf.zeros([10, 2]), y: tf.zeros<tf.Rank.R2>([10, 1]), count: 10 };
+    let requantised = 0;
+    const seen: [number, number][] = [];
+    const result = await runBatches({ requantise: () => requantised++ } as unknown as ApproxSimulation, data, { epochs: 2, batchSize: 4 }, (xb, _yb, at) => {
+      seen.push([at.step, at.totalSteps]);
+      return tf.sum(xb);
+    });
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5].map((s) => [s, 6]));
+    expect(result.stepsCompleted).toBe(6);
+    expect(requantised).toBe(6);
+    tf.dispose([data.x, data.y]);
+  });
+
   it('recovers accuracy lost to a coarse multiplier, with straight-through gradients', async () => {
     const { retrainApproximate } = await import('./retrain');
     const model = await loadShippedModel('lenet');

@@ -10,6 +10,7 @@ import { RECALIBRATION_SAMPLES, retrainApproximate } from '../approx/retrain';
 import { ApproxSimulation, type LayerMode } from '../approx/simulate';
 import type { Batchable } from '../data/tensors';
 import { modelFromArtifacts, modelToArtifacts } from '../models/io';
+import type { Schedule } from '../train/schedule';
 import { yieldToEventLoop } from '../util/yield';
 import { measureErrorStd, predictErrorStd, sampleLayer, type LayerSample } from './error-model';
 import { learnTolerance, multiplyShares, type LayerTolerance, type ToleranceOptions, type ToleranceProgress } from './tolerance';
@@ -110,6 +111,7 @@ export const cloneModel = async (model: tf.LayersModel) => modelFromArtifacts(aw
 export interface MappingOptions extends Omit<ToleranceOptions, 'onProgress' | 'shouldStop'> {
   retrainEpochs?: number;
   retrainLearningRate?: number;
+  retrainSchedule?: Schedule;
   /** Reference images the operand statistics are sampled from. */
   referenceCount?: number;
   fields?: number;
@@ -184,7 +186,7 @@ export function candidateModes(candidates: Candidate[]) {
  */
 export async function mapMultipliers(model: tf.LayersModel, train: Batchable, test: Batchable, candidates: Candidate[], options: MappingOptions = {}): Promise<MappingResult> {
   const started = performance.now();
-  const { retrainEpochs = 1, retrainLearningRate = 1e-4, referenceCount = 128, fields = 512, baselines = true, probeCount = 500, batchSize = 64, seed = 1, onProgress, shouldStop = () => false } = options;
+  const { retrainEpochs = 1, retrainLearningRate = 1e-4, retrainSchedule = 'cosine', referenceCount = 128, fields = 512, baselines = true, probeCount = 500, batchSize = 64, seed = 1, onProgress, shouldStop = () => false } = options;
   const report = (phase: MappingPhase, fraction: number, detail: string, tolerance?: ToleranceProgress) => onProgress?.({ phase, fraction, detail, tolerance });
   const reference = train.x.slice(0, Math.min(referenceCount, train.count));
   const recalibration = train.x.slice(0, Math.min(RECALIBRATION_SAMPLES, train.count));
@@ -237,7 +239,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
 
     report('retrain', 0, 'retraining through the chosen multipliers');
     const retrain = (s: ApproxSimulation, m: Record<string, LayerMode>, phase: MappingPhase, label: string) =>
-      retrainApproximate(s, m, train, { epochs: retrainEpochs, batchSize, learningRate: retrainLearningRate, seed, shouldStop, onProgress: (p) => report(phase, p.step / p.totalSteps, `${label}: step ${p.step} of ${p.totalSteps}`) });
+      retrainApproximate(s, m, train, { epochs: retrainEpochs, batchSize, learningRate: retrainLearningRate, schedule: retrainSchedule, seed, shouldStop, onProgress: (p) => report(phase, p.step / p.totalSteps, `${label}: step ${p.step} of ${p.totalSteps}`) });
     const retrained = await retrain(sim, modes, 'retrain', 'mapping');
     const retrainedAccuracy = await accuracyOf(sim, modes, test);
 

@@ -8,6 +8,7 @@ import type { Batchable } from '../data/tensors';
 import { sampleLayer } from '../noise/error-model';
 import { accuracyOf, candidateModes, cloneModel, errorModelPairs, type Candidate } from '../noise/mapping';
 import { learnTolerance, type ToleranceOptions, type ToleranceProgress } from '../noise/tolerance';
+import type { Schedule } from '../train/schedule';
 import { yieldToEventLoop } from '../util/yield';
 import { OperatingPointNetwork, type ParameterOverhead } from './network';
 import { DEFAULT_INSTANCES, DEFAULT_SCALES, searchOperatingPoints, type QosSearchResult } from './search';
@@ -17,6 +18,7 @@ export interface QosOptions extends Omit<ToleranceOptions, 'onProgress' | 'shoul
   scales?: number[];
   finetuneEpochs?: number;
   finetuneLearningRate?: number;
+  finetuneSchedule?: Schedule;
   /**
    * Which weights the points share: those the noise-tolerance training left (trained to live with
    * noise), or the model's own.
@@ -86,6 +88,7 @@ export async function buildOperatingPoints(model: tf.LayersModel, train: Batchab
     scales = DEFAULT_SCALES,
     finetuneEpochs = 1,
     finetuneLearningRate = 1e-4,
+    finetuneSchedule = 'cosine',
     weights = 'noise-trained',
     referenceCount = 128,
     fields = 512,
@@ -155,6 +158,7 @@ export async function buildOperatingPoints(model: tf.LayersModel, train: Batchab
       epochs: finetuneEpochs,
       batchSize,
       learningRate: finetuneLearningRate,
+      schedule: finetuneSchedule,
       seed,
       shouldStop,
       onProgress: (p) => report('finetune', p.step / p.totalSteps, `step ${p.step} of ${p.totalSteps}, loss ${p.loss.toFixed(4)}`),

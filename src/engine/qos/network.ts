@@ -8,6 +8,7 @@ import { RECALIBRATION_SAMPLES, runBatches, type RetrainResult } from '../approx
 import type { Batchable } from '../data/tensors';
 import { accuracyOf } from '../noise/mapping';
 import { crossEntropy } from '../train/loss';
+import { scheduledRate, setLearningRate, type Schedule } from '../train/schedule';
 
 /** One of the model's variables that every operating point holds its own copy of. */
 interface Slot {
@@ -20,6 +21,8 @@ export interface FinetuneOptions {
   epochs: number;
   batchSize?: number;
   learningRate?: number;
+  /** 'cosine' (the default) anneals the rate to 2 % over the run; 'constant' keeps it. */
+  schedule?: Schedule;
   seed?: number;
   shouldStop?: () => boolean;
   onProgress?: (p: { epoch: number; step: number; totalSteps: number; loss: number }) => void;
@@ -117,7 +120,7 @@ export class OperatingPointNetwork {
    * point's own γ, β and biases.
    */
   async finetune(data: Batchable, options: FinetuneOptions): Promise<{ steps: number; cancelled: boolean; losses: number[] }> {
-    const { epochs, batchSize = 64, learningRate = 1e-4, seed = 1, shouldStop = () => false, onProgress } = options;
+    const { epochs, batchSize = 64, learningRate = 1e-4, schedule = 'cosine', seed = 1, shouldStop = () => false, onProgress } = options;
     const perPoint = new Set(this.slots.map((s) => (s.variable.read() as tf.Variable).name));
     const shared = this.sim.model.trainableWeights.map((w) => w.read() as tf.Variable).filter((v) => !perPoint.has(v.name));
     const trainableSlots = this.slots.flatMap((s, i) => (s.trainable ? [i] : []));
@@ -125,7 +128,8 @@ export class OperatingPointNetwork {
     const n = this.points;
     let run: RetrainResult;
     try {
-      run = await runBatches(this.sim, data, { epochs, batchSize, seed, shouldStop, onProgress }, (xb, yb) => {
+      run = await runBatches(this.sim, data, { epochs, batchSize, seed, shouldStop, onProgress }, (xb, yb, at) => {
+        setLearningRate(optimizer, scheduledRate(learningRate, schedule, at.step, at.totalSteps));
         const gradients: tf.NamedTensorMap = {};
         let total = tf.scalar(0);
         for (let p = 0; p < n; p++) {

@@ -16,6 +16,7 @@ import type { Batchable } from '../data/tensors';
 import { runGraph, type LayerHook } from '../models/graph';
 import { modelFromArtifacts, modelToArtifacts } from '../models/io';
 import { crossEntropy } from '../train/loss';
+import { cosineFactor, setLearningRate } from '../train/schedule';
 import type { ActivationQuantiser, Bits, QuantMethod } from './quantiser';
 import { SqueezeThresholdQuantiser, type SqueezeThresholdOptions } from './squeeze-threshold';
 import { UniformQuantiser, type UniformOptions } from './uniform';
@@ -185,9 +186,7 @@ export class QuantisedModel {
           quantiserOptimizer = tf.train.adam(quantiserLearningRate);
         }
         quantiserCount = quantiserVariables.length;
-        // A trained model sits in a minimum its own schedule annealed into: a constant rate would
-        // shake it out again, so the fine-tune anneals too.
-        const anneal = 0.02 + 0.98 * 0.5 * (1 + Math.cos((Math.PI * steps) / totalSteps));
+        const anneal = cosineFactor(steps, totalSteps);
         setLearningRate(weightOptimizer, learningRate * anneal);
         setLearningRate(quantiserOptimizer, quantiserLearningRate * anneal);
         const variables = [...weights, ...quantiserVariables];
@@ -254,11 +253,6 @@ export class QuantisedModel {
     for (const q of this.quantisers.values()) q.dispose();
     this.quantisers.clear();
   }
-}
-
-/** tfjs optimizers read their rate on every step but expose no setter (as in train.ts). */
-function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = rate;
 }
 
 export interface QuantiseRun {

@@ -4,6 +4,7 @@ import type { Batchable } from '../data/tensors';
 import { mulberry32, shuffleInPlace } from '../util/random';
 import { yieldToEventLoop } from '../util/yield';
 import { evaluate, type Evaluation } from './evaluate';
+import { scheduledRate, setLearningRate, type Schedule } from './schedule';
 
 export interface TrainOptions {
   epochs: number;
@@ -11,7 +12,7 @@ export interface TrainOptions {
   learningRate: number;
   seed?: number;
   /** 'cosine' anneals the learning rate to 2 % of its start over the run; the default keeps it. */
-  schedule?: 'constant' | 'cosine';
+  schedule?: Schedule;
   /** Checked between batches; returning true stops after the current batch. */
   shouldStop?: () => boolean;
   onProgress?: (p: TrainProgress) => void;
@@ -97,7 +98,7 @@ export async function train(model: tf.LayersModel, trainSet: Batchable, testSet:
           cancelled = true;
           break;
         }
-        if (schedule === 'cosine') setLearningRate(optimizer, learningRate * (0.02 + 0.98 * 0.5 * (1 + Math.cos((Math.PI * step) / totalSteps))));
+        setLearningRate(optimizer, scheduledRate(learningRate, schedule, step, totalSteps));
         const idx = order.slice(b * batchSize, (b + 1) * batchSize);
         const indices = tf.tensor1d(idx, 'int32');
         const xb = tf.gather(trainSet.x, indices);
@@ -143,9 +144,4 @@ export async function train(model: tf.LayersModel, trainSet: Batchable, testSet:
   }
   const test = await evaluate(model, testSet);
   return { stepsCompleted: step, epochsCompleted: history.length, cancelled, diverged, test, history, elapsedMs: performance.now() - started };
-}
-
-/** tfjs optimizers read their rate on every step but expose no setter. */
-function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = rate;
 }
