@@ -2,7 +2,7 @@
 // (with an optional metrics.csv beside them for published power).
 import type { UnsignedMultiplierTable, MultiplierTable } from './table';
 import { builtinLibrary } from './library';
-import { factorise, multiplierMetrics } from './metrics';
+import { factorise, factoriseProduct, multiplierMetrics } from './metrics';
 import type { SimMultiplier } from './simulate';
 
 /** Above this many rank-one terms the direct lookup is faster than the stacked convolution. */
@@ -30,7 +30,8 @@ export function findMultiplier(entries: CatalogueEntry[], key: string): Catalogu
 }
 
 /**
- * The form the simulation runs: factors at the float rank when short enough, else direct lookup.
+ * The form the simulation runs: factors at the float rank when short enough (of the product table
+ * where that has no more terms than the error table, else of the error), else direct lookup.
  * With `rank` the error table is truncated to that many terms instead: an approximation of the
  * multiplier, whose residual (largest per-product error, share of the error left out) comes back.
  */
@@ -43,6 +44,10 @@ export function simMultiplier(entry: CatalogueEntry, options: { rank?: number } 
     return { id: `${entry.id}@rank${options.rank}`, table: truncatedTable(f.u, f.v), factors: { u: f.u, v: f.v }, residual: { maxAbs: f.maxAbsResidual, relative: f.relativeResidual } };
   }
   const { float_rank } = multiplierMetrics(table);
+  // The product table's own factors when they are no more than the error's: a convolution then
+  // reads R channels per input channel plus one, instead of R + 1.
+  const product = float_rank === 0 ? null : factoriseProduct(table, Math.min(float_rank ?? MAX_FAST_RANK, MAX_FAST_RANK));
+  if (product) return { id: entry.id, table: table.values, factors: { ...product, form: 'product' } };
   const factors = float_rank !== null && float_rank <= MAX_FAST_RANK ? factorise(table, float_rank) : null;
   return { id: entry.id, table: table.values, factors: factors && { u: factors.u, v: factors.v } };
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { mulberry32 } from '../util/random';
+import { builtinCatalogue, simMultiplier } from './catalogue';
 import { disposeKernel, fastConv, fastLayer, prepareKernel } from './fast';
 import { lowRankMultiplier, truncatedOperands } from './testing';
 import { lookupConv, prepareLookup } from './lookup';
@@ -37,16 +38,23 @@ const cases: { name: string; input: [number, number, number, number]; kernel: [n
 ];
 
 describe('fast approximate layers agree with the per-product reference', () => {
-  for (const rank of [0, 1, 2, 5]) {
+  const forms = [
+    ...[0, 1, 2, 5].map((rank) => ({ rank, form: 'error' as const })),
+    ...[1, 3].map((rank) => ({ rank, form: 'product' as const })),
+  ];
+  for (const { rank, form } of forms) {
     for (const c of cases) {
       for (const perChannel of [false, true]) {
-        it(`${c.name}, error rank ${rank}, ${perChannel ? 'per-channel' : 'per-tensor'} weights`, () => {
-          const { table, factors } = lowRankMultiplier(rank, 100 + rank);
+        it(`${c.name}, ${form} rank ${rank}, ${perChannel ? 'per-channel' : 'per-tensor'} weights`, () => {
+          const { table, factors } = lowRankMultiplier(rank, 100 + rank, 40, form);
           const x = randomInput(c.input, 1);
           const w = randomKernel(c.kernel, perChannel, 2, c.depthwise);
           const ref = referenceConv(x, w, c.win, table, c.depthwise);
           const before = tf.memory().numTensors;
           const kernel = prepareKernel(w, factors, c.depthwise, x);
+          // The product form reads R channels per input channel and one summed channel (depthwise: R + 1).
+          const perInput = form === 'error' || c.depthwise ? rank + 1 : rank;
+          expect(kernel.stacked.shape[2]).toBe(c.kernel[2] * perInput + (form === 'product' && !c.depthwise ? 1 : 0));
           const y = fastConv(x, kernel, c.win);
           expect(y.shape).toEqual(ref.shape);
           const fast = y.dataSync();
@@ -108,9 +116,9 @@ describe('fast approximate layers agree with the per-product reference', () => {
     tf.dispose([fast, codes, xf, wf, float]);
   });
 
-  for (const c of [cases[1], cases[3], cases[5]]) {
-    it(`maps operands on the device exactly as on the host, with bias and ReLU fused: ${c.name}`, () => {
-      const { table, factors } = lowRankMultiplier(2, 40);
+  for (const [c, form] of [[cases[1], 'error'], [cases[3], 'error'], [cases[5], 'error'], [cases[1], 'product'], [cases[5], 'product']] as const) {
+    it(`maps operands on the device exactly as on the host, with bias and ReLU fused: ${c.name}, ${form} form`, () => {
+      const { table, factors } = lowRankMultiplier(2, 40, 40, form);
       const x = randomInput(c.input, 31);
       const w = randomKernel(c.kernel, true, 32, c.depthwise);
       const channels = c.depthwise ? c.kernel[2] : c.kernel[3];
@@ -135,4 +143,22 @@ describe('fast approximate layers agree with the per-product reference', () => {
       expect(tf.memory().numTensors).toBe(before);
     });
   }
+});
+
+describe('the form the simulation picks', () => {
+  const entry = (id: string) => builtinCatalogue().find((e) => e.id === id)!;
+  it('factorises the product table where it has no more terms than the error table', () => {
+    // Operand truncation and DRUM: a product of mapped operands, rank 1, while their error has rank 2.
+    for (const id of ['tm-2', 'drum-4']) {
+      const m = simMultiplier(entry(id));
+      expect(m.factors?.form, id).toBe('product');
+      expect(m.factors?.u.length, id).toBe(1);
+    }
+    // Result truncation keeps a·b in its product: AM has rank R + 1, the error form stays cheaper.
+    const trunc = simMultiplier(entry('trunc-2'));
+    expect(trunc.factors?.form ?? 'error').toBe('error');
+    expect(trunc.factors?.u.length).toBe(2);
+    // The exact multiplier needs no factors at all.
+    expect(simMultiplier(entry('exact')).factors?.u.length).toBe(0);
+  });
 });

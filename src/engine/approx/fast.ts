@@ -8,6 +8,11 @@
 // Padding: the layer pads with the code of 0.0 (z_x). Shifting each map so that it is 0 at z_x,
 // u'_r = u_r − u_r[z_x], lets the convolution pad with zeros as usual; what the shift removes,
 // Σ_r u_r[z_x]·Σ_k v_r[w_k], is the same at every position (padded or not) and joins the bias.
+// Product form: where the product table itself has fewer terms, AM = Σ_r p_r[a]·q_r[b] (operand-
+// truncating designs: rank 1 where their error has rank 2), the sum is
+//   Σ_r Σ_k p'_r[x_k]·q_r[w_k] − z_w·Σ_k (x_k − z_x) + Σ_k (AM(z_x, w_k) − z_x·w_k),
+// and the middle term needs x only summed over the receptive field: a convolution takes it as ONE
+// extra channel, Σ_c (x_c − z_x), instead of a whole block of C channels.
 import * as tf from '@tensorflow/tfjs';
 import { readableStorage, tensorWrittenBy } from '../backend/host-memory';
 import type { Window } from './geometry';
@@ -17,24 +22,37 @@ import type { QuantisedInput, QuantisedKernel } from './reference';
 export interface Factors {
   u: Float32Array[];
   v: Float32Array[];
+  /** 'error' (the default): u, v factorise E = AM − a·b. 'product': they factorise AM itself. */
+  form?: 'error' | 'product';
 }
 
 /** A layer's weights made ready for one multiplier: built once, used for every batch. */
 export interface PreparedKernel {
   depthwise: boolean;
+  /** Rank-one terms of the factorisation. */
   rank: number;
+  form: 'error' | 'product';
   inChannels: number;
+  /** Mapped values per input channel: R + 1 (error form, or product form on depthwise layers), else R. */
+  blocks: number;
+  /** Product form, not depthwise: one trailing channel Σ_c (x_c − z_x) after the mapped blocks. */
+  summed: boolean;
   /**
-   * [kh, kw, Cin·(R+1), Cout] (conv) or [kh, kw, C·(R+1), 1] (depthwise), channel-major: for each
-   * input channel (w − z_w), v_1[w], …, v_R[w], each times s_x·s_w of its output channel.
+   * [kh, kw, Cin·blocks (+1 summed), Cout] (conv) or [kh, kw, C·blocks, 1] (depthwise), channel-
+   * major: for each input channel (w − z_w), v_1[w], …, v_R[w] (error form) or [−z_w,] q_1[w], …,
+   * q_R[w] (product form), then −z_w for the summed channel; each times s_x·s_w of its output channel.
    */
   stacked: tf.Tensor4D;
-  /** Operand map, code-major: row `code` holds [code − z_x, u'_1[code], …, u'_R[code]]. */
+  /** Operand map, code-major: row `code` holds [code − z_x, u'_1[code], …] or [[code − z_x,] p'_1[code], …]. */
   operandMap: Float32Array;
-  /** The same rows as a [256, R+1] tensor, for mapping on the device (webgl). */
+  /** The same rows as a [256, blocks] tensor, for mapping on the device (webgl). */
   operandTable: tf.Tensor2D;
-  /** Per output channel: s_x·s_w·Σ_r u_r[z_x]·Σ_k v_r[w_k], the part of the products the shifted maps leave out. */
-  offset: tf.Tensor1D;
+  /**
+   * Per output channel, times s_x·s_w: Σ_r u_r[z_x]·Σ_k v_r[w_k] (error form) or Σ_k (AM(z_x, w_k) − z_x·w_k)
+   * (product form), the part of the products the shifted maps leave out; null when it is 0 (exact).
+   */
+  offset: tf.Tensor1D | null;
+  zeroPoint: number;
 }
 
 /** Activations tfjs fuses into a convolution. */
@@ -49,13 +67,21 @@ export interface Epilogue {
 export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: boolean, act: Affine): PreparedKernel {
   const [kh, kw, cin, cout] = w.shape;
   const R = factors.u.length;
-  const blocks = R + 1;
-  const stackedIn = cin * blocks;
+  const form = factors.form ?? 'error';
+  const product = form === 'product';
+  const summed = product && !depthwise;
+  // Whether each input channel carries x − z_x itself (error form: the exact part; depthwise product
+  // form: the −z_w·Σ(x − z_x) term, which there stays per channel).
+  const linear = !product || depthwise;
+  const lead = linear ? 1 : 0;
+  const blocks = R + lead;
+  const stackedIn = cin * blocks + (summed ? 1 : 0);
   const channels = depthwise ? cin : cout;
   const perChannel = (values: ArrayLike<number>) => Float64Array.from({ length: channels }, (_, c) => values[values.length === 1 ? 0 : c]);
   const zw = perChannel(w.q.zeroPoint);
   const scale = perChannel(w.q.scale).map((s) => s * act.scale);
-  const atZero = factors.u.map((u) => u[act.zeroPoint]);
+  const zx = act.zeroPoint;
+  const atZero = factors.u.map((u) => u[zx]);
   const data = new Float32Array(kh * kw * stackedIn * cout);
   const offset = new Float64Array(channels);
   for (let t = 0; t < kh * kw; t++)
@@ -63,29 +89,36 @@ export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: b
       for (let o = 0; o < cout; o++) {
         const code = w.codes[(t * cin + c) * cout + o];
         const ch = depthwise ? c : o;
-        data[(t * stackedIn + c * blocks) * cout + o] = (code - zw[ch]) * scale[ch];
-        for (let r = 1; r < blocks; r++) {
-          data[(t * stackedIn + c * blocks + r) * cout + o] = factors.v[r - 1][code] * scale[ch];
-          offset[ch] += atZero[r - 1] * factors.v[r - 1][code];
+        const base = (t * stackedIn + c * blocks) * cout + o;
+        if (linear) data[base] = (product ? -zw[ch] : code - zw[ch]) * scale[ch];
+        for (let r = 0; r < R; r++) {
+          data[base + (lead + r) * cout] = factors.v[r][code] * scale[ch];
+          offset[ch] += atZero[r] * factors.v[r][code];
         }
+        if (product) offset[ch] -= zx * code;
       }
+  if (summed) for (let t = 0; t < kh * kw; t++) for (let o = 0; o < cout; o++) data[(t * stackedIn + cin * blocks) * cout + o] = -zw[o] * scale[o];
   const operandMap = new Float32Array(256 * blocks);
   for (let code = 0; code < 256; code++) {
-    operandMap[code * blocks] = code - act.zeroPoint;
-    for (let r = 1; r < blocks; r++) operandMap[code * blocks + r] = factors.u[r - 1][code] - atZero[r - 1];
+    if (linear) operandMap[code * blocks] = code - zx;
+    for (let r = 0; r < R; r++) operandMap[code * blocks + lead + r] = factors.u[r][code] - atZero[r];
   }
   return {
     depthwise,
     rank: R,
+    form,
     inChannels: cin,
+    blocks,
+    summed,
     stacked: tf.tensor4d(data, [kh, kw, stackedIn, cout]),
     operandMap,
     operandTable: tf.tensor2d(operandMap, [256, blocks]),
-    offset: tf.tensor1d(Float32Array.from(offset, (v, ch) => v * scale[ch])),
+    offset: R === 0 && !product ? null : tf.tensor1d(Float32Array.from(offset, (v, ch) => v * scale[ch])),
+    zeroPoint: zx,
   };
 }
 
-export const kernelTensors = (k: PreparedKernel): tf.Tensor[] => [k.stacked, k.operandTable, k.offset];
+export const kernelTensors = (k: PreparedKernel): tf.Tensor[] => [k.stacked, k.operandTable, ...(k.offset ? [k.offset] : [])];
 
 export function disposeKernel(k: PreparedKernel): void {
   tf.dispose(kernelTensors(k));
@@ -103,7 +136,8 @@ export function fastLayer(x: tf.Tensor4D, act: Affine, k: PreparedKernel, win: W
     const codes = quantiseOnDevice(x, act).toInt();
     const [b, h, w, c] = codes.shape;
     // [B,H,W,C] codes → [B,H,W,C,R+1] mapped → channel-major [B,H,W,C·(R+1)].
-    const stacked = tf.reshape(tf.gather(k.operandTable, codes), [b, h, w, c * (k.rank + 1)]);
+    const mapped = tf.reshape(tf.gather(k.operandTable, codes), [b, h, w, c * k.blocks]);
+    const stacked = k.summed ? tf.concat([mapped, tf.sum(tf.sub(codes, k.zeroPoint), 3, true).toFloat()], 3) : mapped;
     return convolve(stacked as tf.Tensor4D, k, win, epilogue);
   });
 }
@@ -119,13 +153,14 @@ export function fastConv(input: QuantisedInput, k: PreparedKernel, win: Window, 
 }
 
 function convolve(stacked: tf.Tensor4D, k: PreparedKernel, win: Window, { bias, activation = 'linear' }: Epilogue): tf.Tensor4D {
-  const b = k.rank === 0 ? bias : bias ? tf.add(bias, k.offset) : k.offset;
+  const b = !k.offset ? bias : bias ? tf.add(bias, k.offset) : k.offset;
   const pad = win.padding;
   if (!k.depthwise) return tf.fused.conv2d({ x: stacked, filter: k.stacked, strides: win.strides, pad, bias: b, activation });
-  if (k.rank === 0) return tf.fused.depthwiseConv2d({ x: stacked, filter: k.stacked, strides: win.strides, pad, bias: b, activation });
+  if (k.blocks === 1) return tf.fused.depthwiseConv2d({ x: stacked, filter: k.stacked, strides: win.strides, pad, bias: b, activation });
   const all = tf.depthwiseConv2d(stacked, k.stacked, win.strides, pad);
   const [n, h, w] = all.shape;
-  const y = tf.add(tf.sum(tf.reshape(all, [n, h, w, k.inChannels, k.rank + 1]), 4), b!) as tf.Tensor4D;
+  const summed = tf.sum(tf.reshape(all, [n, h, w, k.inChannels, k.blocks]), 4);
+  const y = (b ? tf.add(summed, b) : summed) as tf.Tensor4D;
   return applyActivation(y, activation);
 }
 
@@ -145,23 +180,36 @@ export function applyActivation<T extends tf.Tensor>(y: T, activation: FusedActi
 }
 
 /**
- * Channel-major stacked operands [B, H, W, C·(R+1)] straight from float activations, quantised with
- * the arithmetic of `quantiseActivations` and mapped in the same pass.
+ * Channel-major stacked operands [B, H, W, C·blocks (+1)] straight from float activations, quantised
+ * with the arithmetic of `quantiseActivations` and mapped in the same pass.
  */
 function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
-  const blocks = k.rank + 1;
+  const { blocks, summed } = k;
   const map = k.operandMap;
   const inv = 1 / act.scale;
-  const shift = act.zeroPoint + 0.5;
+  const zx = act.zeroPoint;
+  const shift = zx + 0.5;
   // Written straight into the backend's memory: the stacked operands are (R+1)× the input, and a
   // JavaScript array of that size would be zero-filled and then copied over.
-  return tensorWrittenBy([b, h, w, c * blocks], (out) => {
+  return tensorWrittenBy([b, h, w, c * blocks + (summed ? 1 : 0)], (out) => {
     const values = readableStorage(x);
-    if (blocks === 1) {
+    if (summed) {
+      for (let i = 0, dst = 0; i < values.length; ) {
+        let sum = 0;
+        for (const end = i + c; i < end; i++) {
+          const v = values[i] * inv + shift;
+          const code = v < 0 ? 0 : v >= 255 ? 255 : v | 0;
+          sum += code;
+          const row = code * blocks;
+          for (let r = 0; r < blocks; r++) out[dst++] = map[row + r];
+        }
+        out[dst++] = sum - c * zx;
+      }
+    } else if (blocks === 1 && k.form === 'error') {
       for (let i = 0; i < values.length; i++) {
         const v = values[i] * inv + shift;
-        out[i] = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) - act.zeroPoint;
+        out[i] = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) - zx;
       }
     } else {
       for (let i = 0, dst = 0; i < values.length; i++) {
@@ -175,11 +223,17 @@ function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.Tensor4
 
 function stackCodes(input: QuantisedInput, k: PreparedKernel): tf.Tensor4D {
   const [b, h, w, c] = input.shape;
-  const blocks = k.rank + 1;
-  return tensorWrittenBy([b, h, w, c * blocks], (out) => {
-    for (let i = 0, dst = 0; i < input.codes.length; i++) {
-      const row = input.codes[i] * blocks;
-      for (let r = 0; r < blocks; r++) out[dst++] = k.operandMap[row + r];
+  const { blocks, summed } = k;
+  return tensorWrittenBy([b, h, w, c * blocks + (summed ? 1 : 0)], (out) => {
+    for (let i = 0, dst = 0; i < input.codes.length; ) {
+      let sum = 0;
+      for (const end = i + c; i < end; i++) {
+        const code = input.codes[i];
+        sum += code;
+        const row = code * blocks;
+        for (let r = 0; r < blocks; r++) out[dst++] = k.operandMap[row + r];
+      }
+      if (summed) out[dst++] = sum - c * input.zeroPoint;
     }
   }) as tf.Tensor4D;
 }

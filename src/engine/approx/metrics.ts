@@ -1,7 +1,7 @@
 // Error metrics of a multiplier table (EvoApproxLib's definitions) and the low-rank factorisation of
 // its error table that the fast simulation uses (notes/algorithms.md §1).
 import { svd as decompose, type Svd } from './svd';
-import { errorTable, operandOf, TABLE_SIZE, type MultiplierTable } from './table';
+import { errorTable, operandOf, TABLE_SIZE, type MultiplierTable, type UnsignedMultiplierTable } from './table';
 
 /**
  * E = AM − exact product over all 65,536 operand pairs (unsigned a, b in 0..255; for a signed table
@@ -173,13 +173,41 @@ function exactRanks(svd: ErrorSvd): { exact: number | null; float: number | null
   if (maxAbs(svd.error) === 0) return { exact: 0, float: 0 };
   const acc = new Float64Array(TABLE_SIZE);
   let exact: number | null = null;
-  for (let r = 0; r < 256; r++) {
+  for (let r = 0; r < svd.values.length; r++) {
     const [u, v] = term(svd, r);
     const residual = accumulate(acc, u, v, svd.error);
     if (exact === null && residual < 0.5) exact = r + 1;
     if (residual < FLOAT_TOLERANCE) return { exact, float: r + 1 };
   }
   return { exact, float: null };
+}
+
+// The product table itself, AM = Σ_r p_r[a]·q_r[b], can need fewer terms than a·b plus the error's:
+// for operand-truncating designs (TM, DRUM) AM is one product of mapped operands, rank 1, while their
+// error has rank 2. Decomposed only on demand (the simulation's choice of form), never for metrics.
+const productSvdCache = new WeakMap<Int32Array, ErrorSvd>();
+
+/**
+ * The product table's float-exact factorisation, AM ≈ Σ_r p_r·q_rᵀ with every entry within
+ * FLOAT_TOLERANCE, at the smallest rank that gets there (searched up to `maxRank`); null above it.
+ */
+export function factoriseProduct(t: UnsignedMultiplierTable, maxRank: number): { u: Float32Array[]; v: Float32Array[] } | null {
+  let svd = productSvdCache.get(t.values);
+  if (!svd) {
+    svd = { error: t.values, ...decompose(t.values, 256, 256) };
+    productSvdCache.set(t.values, svd);
+  }
+  if (maxAbs(svd.error) === 0) return { u: [], v: [] };
+  const acc = new Float64Array(TABLE_SIZE);
+  const u: Float32Array[] = [];
+  const v: Float32Array[] = [];
+  for (let r = 0; r < Math.min(maxRank, svd.values.length); r++) {
+    const [ur, vr] = term(svd, r);
+    u.push(ur);
+    v.push(vr);
+    if (accumulate(acc, ur, vr, svd.error) < FLOAT_TOLERANCE) return { u, v };
+  }
+  return null;
 }
 
 export function multiplierMetrics(t: MultiplierTable): MultiplierMetrics {

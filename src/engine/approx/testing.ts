@@ -2,7 +2,11 @@
 import { mulberry32 } from '../util/random';
 import type { Factors } from './fast';
 
-export function lowRankMultiplier(rank: number, seed: number, spread = 40): { table: Int32Array; factors: Factors } {
+/**
+ * With form 'product' the table is Σ_r u_r[a]·v_r[b] alone (no exact part): a multiplier whose
+ * product table has that rank, simulated in the product form.
+ */
+export function lowRankMultiplier(rank: number, seed: number, spread = 40, form: 'error' | 'product' = 'error'): { table: Int32Array; factors: Factors } {
   const random = mulberry32(seed);
   const vector = () => Float32Array.from({ length: 256 }, () => Math.round(random() * spread - spread / 2));
   const u = Array.from({ length: rank }, vector);
@@ -12,9 +16,9 @@ export function lowRankMultiplier(rank: number, seed: number, spread = 40): { ta
     for (let b = 0; b < 256; b++) {
       let e = 0;
       for (let r = 0; r < rank; r++) e += u[r][a] * v[r][b];
-      table[a * 256 + b] = a * b + e;
+      table[a * 256 + b] = (form === 'error' ? a * b : 0) + e;
     }
-  return { table, factors: { u, v } };
+  return { table, factors: { u, v, form } };
 }
 
 /**
