@@ -34,6 +34,11 @@ test('the multiplier library: sortable table, power-error scatter, error heat ma
   });
   expect(colours.blue).toBeGreaterThan(10_000);
   expect(colours.red).toBe(0);
+  // Operand truncation is a product of mapped operands: one term in product form, where its error needs two.
+  await expect(detail.getByTestId('simulation-mode')).toContainText('product form: the product table itself has 1 rank-one term (its error needs 2)', { timeout: 30_000 });
+  // Result truncation keeps a·b: the error form, a·b plus its two terms.
+  await page.getByRole('button', { name: 'TRUNC(2)', exact: true }).click();
+  await expect(detail.getByTestId('simulation-mode')).toContainText('over a·b and 2 rank-one terms of the error: each input channel becomes 3 mapped operands', { timeout: 30_000 });
 });
 
 test('importing EvoApprox tables with their metrics file, and refusing a bad table', async ({ page }) => {

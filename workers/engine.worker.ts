@@ -98,6 +98,7 @@ const api = {
   },
   exitPictureRange: (start: number, count: number) => session.exitPictureRange(start, count),
   sweepExits: (options?: { steps?: number; floorPp?: number; costCap?: number }) => session.sweepExits(options),
+  multiplierSimulation: (id: string) => session.multipliers.simulation(id),
   multiplierErrorTable: async (id: string) => {
     const table = await session.multipliers.errorTable(id);
     return Comlink.transfer(table, [table.buffer]);

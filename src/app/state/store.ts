@@ -16,7 +16,7 @@ import type { ZooModel } from '../../engine/models/zoo-manifest';
 import type { Evaluation } from '../../engine/train/evaluate';
 import type { EpochRecord, TrainProgress, TrainResult } from '../../engine/train/train';
 import type { NamedBytes } from '../../engine/models/io';
-import type { MultiplierSummary } from '../../engine/approx/catalogue-store';
+import type { MultiplierSummary, SimulationForm } from '../../engine/approx/catalogue-store';
 import { Comlink, startEngineWorker, type EngineHandle } from '../engine-client';
 import { DEFAULT_SETTINGS, migrateSettings, STATE_VERSION, type Settings } from './settings';
 
@@ -279,6 +279,8 @@ export interface MultipliersState {
   error: string | null;
   selected: string | null;
   errorTable: Int32Array | null;
+  /** How the selected multiplier is simulated (loaded with its error table). */
+  simulation: SimulationForm | null;
   importing: boolean;
   importError: string | null;
   importNotice: string | null;
@@ -287,7 +289,7 @@ export interface MultipliersState {
 }
 
 const IDLE_MULTIPLIERS: MultipliersState = {
-  status: 'idle', list: [], progress: null, error: null, selected: null, errorTable: null, importing: false, importError: null, importNotice: null, ranks: {},
+  status: 'idle', list: [], progress: null, error: null, selected: null, errorTable: null, simulation: null, importing: false, importError: null, importNotice: null, ranks: {},
 };
 
 const IDLE_TRAINING: TrainingState = {
@@ -507,10 +509,13 @@ export const useStudio = create<StudioState>()(
 
       async selectMultiplier(id) {
         const { api } = await requireEngine();
-        setState({ multipliers: { ...getState().multipliers, selected: id, errorTable: null } });
+        setState({ multipliers: { ...getState().multipliers, selected: id, errorTable: null, simulation: null } });
         if (!id) return;
         const table = await api.multiplierErrorTable(id);
         if (getState().multipliers.selected === id) setState({ multipliers: { ...getState().multipliers, errorTable: table } });
+        // After the heat map: a high-rank table's product factorisation can take a moment.
+        const simulation = await api.multiplierSimulation(id);
+        if (getState().multipliers.selected === id) setState({ multipliers: { ...getState().multipliers, simulation } });
       },
 
       async importMultiplierFiles(files) {

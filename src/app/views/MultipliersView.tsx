@@ -250,9 +250,26 @@ function MultiplierImport() {
 function TruncatedRank({ m }: { m: MultiplierSummary }) {
   const chosen = useStudio((s) => s.multipliers.ranks[m.id]);
   const setRank = useStudio((s) => s.setTruncatedRank);
+  const simulation = useStudio((s) => (s.multipliers.selected === m.id ? s.multipliers.simulation : null));
   const floatRank = m.metrics.float_rank;
+  const terms = (n: number) => `${n} rank-one term${n === 1 ? '' : 's'}`;
+  if (simulation?.form === 'product') {
+    return (
+      <p className="small" data-testid="simulation-mode">
+        Simulated exactly as one convolution in product form: the product table itself has {terms(simulation.terms)} (its error needs {floatRank}), so each input
+        channel becomes {simulation.terms} mapped operand{simulation.terms === 1 ? '' : 's'}, plus one channel for the zero-point term.
+      </p>
+    );
+  }
+  if (floatRank !== null && floatRank <= 16 && simulation === null) {
+    return <p className="small muted" data-testid="simulation-mode">Simulated exactly by a factorised convolution ({terms(floatRank)} of the error at most)…</p>;
+  }
   if (floatRank !== null && floatRank <= 16) {
-    return <p className="small" data-testid="simulation-mode">Simulated exactly with {floatRank} rank-one term{floatRank === 1 ? '' : 's'}.</p>;
+    return (
+      <p className="small" data-testid="simulation-mode">
+        Simulated exactly as one convolution over a·b and {terms(floatRank)} of the error: each input channel becomes {floatRank + 1} mapped operand{floatRank === 0 ? '' : 's'}.
+      </p>
+    );
   }
   return (
     <div className="truncate" data-testid="simulation-mode">

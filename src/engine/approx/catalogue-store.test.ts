@@ -24,6 +24,14 @@ describe('MultiplierCatalogue', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it('says how each multiplier is simulated: product form, error form or direct lookup', async () => {
+    const catalogue = new MultiplierCatalogue(memoryStore());
+    expect(await catalogue.simulation('tm-2')).toEqual({ form: 'product', terms: 1 });
+    expect(await catalogue.simulation('trunc-2')).toEqual({ form: 'error', terms: 2 });
+    expect(await catalogue.simulation('exact')).toEqual({ form: 'error', terms: 0 });
+    expect(await catalogue.simulation('mitchell')).toEqual({ form: 'lookup', terms: 0 });
+  });
+
   it('imports tables with published power, keeps them, and removes them', async () => {
     const storage = memoryStore();
     const catalogue = new MultiplierCatalogue(storage);

@@ -2,10 +2,16 @@
 // the browser's storage, each with its metrics (computed once, then remembered).
 import type { KeyValueStore } from '../session';
 import type { NamedBytes } from '../models/io';
-import { builtinCatalogue, type CatalogueEntry } from './catalogue';
+import { builtinCatalogue, simMultiplier, type CatalogueEntry } from './catalogue';
 import { importMultipliers, MultiplierFileError } from './import';
 import { errorTable, type MultiplierTable } from './table';
 import { multiplierMetrics, type MultiplierMetrics } from './metrics';
+
+export interface SimulationForm {
+  /** error: a·b plus R error terms; product: R terms of AM itself; lookup: every product looked up. */
+  form: 'error' | 'product' | 'lookup';
+  terms: number;
+}
 
 export interface MultiplierSummary {
   id: string;
@@ -94,6 +100,19 @@ export class MultiplierCatalogue {
     const name = id.slice('imported:'.length);
     await this.storage.del(IMPORT_PREFIX + name);
     await this.storage.del(METRICS_PREFIX + id);
+  }
+
+  /**
+   * How the fast simulation runs the multiplier: its factorised form and terms (each term is one
+   * more channel per input channel the convolution reads), or direct lookup; null for signed tables,
+   * which the quantised layers do not use.
+   */
+  async simulation(id: string): Promise<SimulationForm | null> {
+    const entry = await this.entry(id);
+    if (entry.table.signed) return null;
+    const m = simMultiplier(entry);
+    if (!m.factors) return { form: 'lookup', terms: 0 };
+    return { form: m.factors.form ?? 'error', terms: m.factors.u.length };
   }
 
   /** E = AM − a·b in the table's own index order, for the heat map. */
