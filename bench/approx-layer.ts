@@ -78,11 +78,13 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
     const channels = form === 'lookup' ? C : form === 'product' ? C * terms + 1 : C * (terms + 1);
     record(d.key, await paired(() => sim.run(x, { conv: mode }, d.method), d.runs), { multiplier: entry.name, rank, form, conv_input_channels: channels });
   }
-  // What the rank-8 layer cannot go below: one plain convolution over the 9× wider stacked input.
+  // What the rank-8 layer cannot go below: one plain convolution over as many input channels as its
+  // stacked operands have.
   log('stacked_conv_rank8');
-  const wide = tf.randomUniform([B, H, W, 9 * C], 0, 1, 'float32', 8) as tf.Tensor4D;
-  const wideKernel = tf.randomUniform([3, 3, 9 * C, O], -1, 1, 'float32', 9) as tf.Tensor4D;
-  record('stacked_conv_rank8', await paired(() => tf.fused.conv2d({ x: wide, filter: wideKernel, strides: 1, pad: 'same', activation: 'relu' })));
+  const wideChannels = modes.approx_rank8.conv_input_channels!;
+  const wide = tf.randomUniform([B, H, W, wideChannels], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const wideKernel = tf.randomUniform([3, 3, wideChannels, O], -1, 1, 'float32', 9) as tf.Tensor4D;
+  record('stacked_conv_rank8', await paired(() => tf.fused.conv2d({ x: wide, filter: wideKernel, strides: 1, pad: 'same', activation: 'relu' })), { conv_input_channels: wideChannels });
   tf.dispose([wide, wideKernel]);
   log('noise');
   record('noise', await paired(() => sim.run(x, { conv: { kind: 'noise', relStd: 0.1 } })));
