@@ -362,6 +362,7 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
       accuracy_loss_pp: 100 * (r.exact.accuracy - r.retrained.accuracy),
       baselines: r.baselines.map((b) => ({ kind: b.kind, multiplier: b.multiplier, multiplier_name: b.multiplierName, relative_energy: b.relativeEnergy, accuracy_before_retraining: b.accuracyBefore, accuracy: b.accuracy })),
       error_model_correlation: r.correlation,
+      retraining: { epochs: opts.retrainEpochs, learning_rate: opts.retrainLr, schedule: opts.retrainSchedule },
       layers: r.layers.map((l) => ({
         name: l.name,
         ops_share: l.opsShare,
@@ -434,7 +435,7 @@ noiseOptions(program.command('qos').description('build quality-of-service operat
       switch_ms: { median: switches[switches.length >> 1], max: switches[switches.length - 1], runs: switches.length },
       inference_8_digits_ms: inference.inferenceMs,
       layers: r.layers.map((l) => ({ name: l.name, ops_share: l.opsShare, sigma: l.sigma, sigma_tol: l.sigmaTol })),
-      finetune: r.finetune,
+      finetune: { ...r.finetune, learning_rate: opts.finetuneLr, schedule: opts.finetuneSchedule },
       seconds: Math.round(r.ms / 100) / 10,
     });
     tf.disposeVariables();
