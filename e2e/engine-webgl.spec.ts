@@ -41,16 +41,20 @@ test('WebGL lookup program computes every product from the table, as the referen
   expect(r.leaked).toBe(0);
 });
 
-test('factorised layers with operands quantised and mapped on the GPU agree with the reference', async () => {
-  const r = await run<{ backend: string; rank: number; leaked: number; results: { name: string; sameCodes: boolean; relativeError: number }[] }>('fastOnDevice', 'tm-2');
-  expect(r.backend).toBe('webgl');
-  expect(r.rank).toBe(2);
-  for (const l of r.results) {
-    expect(l.sameCodes, l.name).toBe(true);
-    expect(l.relativeError, l.name).toBeLessThan(1e-5);
-  }
-  expect(r.leaked).toBe(0);
-});
+// TM(2) runs in product form (one term and a summed zero-point channel), TRUNC(2) in error form (a·b and two terms).
+for (const [multiplier, form, rank] of [['tm-2', 'product', 1], ['trunc-2', 'error', 2]] as const) {
+  test(`factorised layers with operands quantised and mapped on the GPU agree with the reference: ${multiplier}, ${form} form`, async () => {
+    const r = await run<{ backend: string; rank: number; form: string; leaked: number; results: { name: string; sameCodes: boolean; relativeError: number }[] }>('fastOnDevice', multiplier);
+    expect(r.backend).toBe('webgl');
+    expect(r.form).toBe(form);
+    expect(r.rank).toBe(rank);
+    for (const l of r.results) {
+      expect(l.sameCodes, l.name).toBe(true);
+      expect(l.relativeError, l.name).toBeLessThan(1e-5);
+    }
+    expect(r.leaked).toBe(0);
+  });
+}
 
 test('noise on the GPU path has the asked relative std, and the activation follows it', async () => {
   const r = await run<{ backend: string; ratio: number; minRelu: number }>('noise', 0.25);

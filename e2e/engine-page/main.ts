@@ -84,7 +84,7 @@ const checks = {
       disposeKernel(k);
       return result;
     });
-    return { backend: tf.getBackend(), rank: m.factors!.u.length, results, leaked: tf.memory().numTensors - before };
+    return { backend: tf.getBackend(), rank: m.factors!.u.length, form: m.factors!.form ?? 'error', results, leaked: tf.memory().numTensors - before };
   },
 
   /** A small conv net (conv, depthwise, dense; ReLU, ReLU6, softmax) through the simulation, fast against reference. */
