@@ -135,7 +135,7 @@ export function fastLayer(x: tf.Tensor4D, act: Affine, k: PreparedKernel, win: W
   return tf.tidy(() => {
     const codes = quantiseOnDevice(x, act).toInt();
     const [b, h, w, c] = codes.shape;
-    // [B,H,W,C] codes → [B,H,W,C,R+1] mapped → channel-major [B,H,W,C·(R+1)].
+    // [B,H,W,C] codes → [B,H,W,C,blocks] mapped → channel-major [B,H,W,C·blocks] (+ the summed channel).
     const mapped = tf.reshape(tf.gather(k.operandTable, codes), [b, h, w, c * k.blocks]);
     const stacked = k.summed ? tf.concat([mapped, tf.sum(tf.sub(codes, k.zeroPoint), 3, true).toFloat()], 3) : mapped;
     return convolve(stacked as tf.Tensor4D, k, win, epilogue);
@@ -190,7 +190,7 @@ function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.Tensor4
   const inv = 1 / act.scale;
   const zx = act.zeroPoint;
   const shift = zx + 0.5;
-  // Written straight into the backend's memory: the stacked operands are (R+1)× the input, and a
+  // Written straight into the backend's memory: the stacked operands are `blocks`× the input, and a
   // JavaScript array of that size would be zero-filled and then copied over.
   return tensorWrittenBy([b, h, w, c * blocks + (summed ? 1 : 0)], (out) => {
     const values = readableStorage(x);
