@@ -68,7 +68,11 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     const rows = JSON.parse((await cli('multipliers')).stdout);
     expect(rows.length).toBeGreaterThanOrEqual(28);
     const exact = rows.find((r: { id: string }) => r.id === 'exact');
-    expect(exact).toMatchObject({ mae_pct: 0, wce_pct: 0, rank: 0, relative_power: 1, power_source: 'estimate' });
+    expect(exact).toMatchObject({ mae_pct: 0, wce_pct: 0, rank: 0, relative_power: 1, power_source: 'estimate', fast_form: 'error', fast_terms: 0 });
+    // The simulation's form: TM(2) is one product of mapped operands, TRUNC(2) keeps a·b, Mitchell is looked up.
+    expect(rows.find((r: { id: string }) => r.id === 'tm-2')).toMatchObject({ float_rank: 2, fast_form: 'product', fast_terms: 1 });
+    expect(rows.find((r: { id: string }) => r.id === 'trunc-2')).toMatchObject({ fast_form: 'error', fast_terms: 2 });
+    expect(rows.find((r: { id: string }) => r.id === 'mitchell')).toMatchObject({ fast_form: 'lookup', fast_terms: 0 });
     const maes = rows.map((r: { mae_pct: number }) => r.mae_pct).filter((m: number) => m > 0);
     expect(Math.min(...maes)).toBeLessThan(0.002);
     expect(Math.max(...maes)).toBeGreaterThan(3);

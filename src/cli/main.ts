@@ -10,7 +10,7 @@ import { trainOnTask } from '../engine/train/from-scratch';
 import { confusionMatrix, loadTask, taskFor } from './tasks-node';
 import { registerQuantise } from './quantise';
 import { saveModelToDir } from '../engine/models/io-node';
-import { builtinCatalogue, findMultiplier, type CatalogueEntry } from '../engine/approx/catalogue';
+import { builtinCatalogue, findMultiplier, simulationForm, type CatalogueEntry } from '../engine/approx/catalogue';
 import { loadMultiplierFiles, multiplierFilesAt } from '../engine/approx/catalogue-node';
 import { multiplierMetrics } from '../engine/approx/metrics';
 import { MULTIPLY_LAYERS, type Method } from '../engine/approx/simulate';
@@ -141,6 +141,7 @@ const dtypeOption = (v: string) => {
 
 const metricsRow = (entry: CatalogueEntry) => {
   const m = multiplierMetrics(entry.table);
+  const fast = simulationForm(entry);
   return {
     id: entry.id,
     name: entry.name,
@@ -155,6 +156,9 @@ const metricsRow = (entry: CatalogueEntry) => {
     rank: m.rank,
     exact_rank: m.exact_rank,
     float_rank: m.float_rank,
+    // How the simulation runs it: error form (a·b + terms), product form (terms of AM) or lookup.
+    fast_form: fast?.form ?? null,
+    fast_terms: fast?.terms ?? null,
     relative_power: entry.power.relative,
     power_source: entry.power.source,
     ...(entry.power.formula ? { power_formula: entry.power.formula } : {}),

@@ -2,16 +2,12 @@
 // the browser's storage, each with its metrics (computed once, then remembered).
 import type { KeyValueStore } from '../session';
 import type { NamedBytes } from '../models/io';
-import { builtinCatalogue, simMultiplier, type CatalogueEntry } from './catalogue';
+import { builtinCatalogue, simulationForm, type CatalogueEntry, type SimulationForm } from './catalogue';
+
+export type { SimulationForm };
 import { importMultipliers, MultiplierFileError } from './import';
 import { errorTable, type MultiplierTable } from './table';
 import { multiplierMetrics, type MultiplierMetrics } from './metrics';
-
-export interface SimulationForm {
-  /** error: a·b plus R error terms; product: R terms of AM itself; lookup: every product looked up. */
-  form: 'error' | 'product' | 'lookup';
-  terms: number;
-}
 
 export interface MultiplierSummary {
   id: string;
@@ -102,17 +98,9 @@ export class MultiplierCatalogue {
     await this.storage.del(METRICS_PREFIX + id);
   }
 
-  /**
-   * How the fast simulation runs the multiplier: its factorised form and terms (each term is one
-   * more channel per input channel the convolution reads), or direct lookup; null for signed tables,
-   * which the quantised layers do not use.
-   */
+  /** How the fast simulation runs the multiplier (see simulationForm). */
   async simulation(id: string): Promise<SimulationForm | null> {
-    const entry = await this.entry(id);
-    if (entry.table.signed) return null;
-    const m = simMultiplier(entry);
-    if (!m.factors) return { form: 'lookup', terms: 0 };
-    return { form: m.factors.form ?? 'error', terms: m.factors.u.length };
+    return simulationForm(await this.entry(id));
   }
 
   /** E = AM − a·b in the table's own index order, for the heat map. */

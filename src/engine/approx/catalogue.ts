@@ -45,11 +45,27 @@ export function simMultiplier(entry: CatalogueEntry, options: { rank?: number } 
   }
   const { float_rank } = multiplierMetrics(table);
   // The product table's own factors when they are no more than the error's: a convolution then
-  // reads R channels per input channel plus one, instead of R + 1.
-  const product = float_rank === 0 ? null : factoriseProduct(table, Math.min(float_rank ?? MAX_FAST_RANK, MAX_FAST_RANK));
+  // reads R channels per input channel plus one, instead of R + 1. AM = a·b + E has rank at least
+  // rank(E) − 1, so a table whose error needs more than MAX_FAST_RANK + 1 terms (or has no float-
+  // exact factorisation) is not worth a second 256×256 decomposition.
+  const hopeful = float_rank !== null && float_rank > 0 && float_rank <= MAX_FAST_RANK + 1;
+  const product = hopeful ? factoriseProduct(table, Math.min(float_rank, MAX_FAST_RANK)) : null;
   if (product) return { id: entry.id, table: table.values, factors: { ...product, form: 'product' } };
   const factors = float_rank !== null && float_rank <= MAX_FAST_RANK ? factorise(table, float_rank) : null;
   return { id: entry.id, table: table.values, factors: factors && { u: factors.u, v: factors.v } };
+}
+
+export interface SimulationForm {
+  /** error: a·b plus R error terms; product: R terms of AM itself; lookup: every product looked up. */
+  form: 'error' | 'product' | 'lookup';
+  terms: number;
+}
+
+/** How the fast simulation runs a multiplier (null for signed tables, which the quantised layers do not use). */
+export function simulationForm(entry: CatalogueEntry): SimulationForm | null {
+  if (entry.table.signed) return null;
+  const { factors } = simMultiplier(entry);
+  return factors ? { form: factors.form ?? 'error', terms: factors.u.length } : { form: 'lookup', terms: 0 };
 }
 
 /** a·b + Σ_r u_r[a]·v_r[b], rounded: the multiplier a truncated factorisation actually simulates. */

@@ -179,14 +179,14 @@ export class QuantisedModel {
     } as unknown as ApproxSimulation;
     let result;
     try {
-      result = await runBatches(afterStep, data, { epochs, batchSize, seed, shouldStop: options.shouldStop, onProgress: options.onProgress }, (xb, yb) => {
+      result = await runBatches(afterStep, data, { epochs, batchSize, seed, shouldStop: options.shouldStop, onProgress: options.onProgress }, (xb, yb, at) => {
         const quantiserVariables = this.quantiserVariables();
         if (quantiserCount >= 0 && quantiserVariables.length !== quantiserCount) {
           quantiserOptimizer.dispose();
           quantiserOptimizer = tf.train.adam(quantiserLearningRate);
         }
         quantiserCount = quantiserVariables.length;
-        const anneal = cosineFactor(steps, totalSteps);
+        const anneal = cosineFactor(at.step, at.totalSteps);
         setLearningRate(weightOptimizer, learningRate * anneal);
         setLearningRate(quantiserOptimizer, quantiserLearningRate * anneal);
         const variables = [...weights, ...quantiserVariables];
