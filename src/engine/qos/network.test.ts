@@ -4,6 +4,7 @@ import { builtinCatalogue, findMultiplier, simMultiplier } from '../approx/catal
 import { ApproxSimulation, type LayerMode } from '../approx/simulate';
 import { initNodeBackend } from '../backend/node';
 import type { Batchable } from '../data/tensors';
+import { zooEntry } from '../models/zoo';
 import { mulberry32 } from '../util/random';
 import { OperatingPointNetwork } from './network';
 
@@ -143,5 +144,30 @@ describe('operating-point network', () => {
     net.activate(1);
     expect(bnMean()).toEqual(m1);
     expect(() => net.importPoints(saved.slice(1))).toThrow(/do not match/);
+  });
+});
+
+describe('parameter overhead of three operating points on the zoo MobileNets', () => {
+  // What the extra BatchNorm sets cost depends on the model's width, not on the method: the narrow
+  // digit MobileNet stops at 32 channels, the wide one follows MobileNetV2's widths on to 160.
+  it.each([
+    ['mobilenet', 10, 13],
+    ['mobilenet-wide', 3, 5],
+  ])('%s: between %d and %d %%', (name, low, high) => {
+    const model = zooEntry(name).build(1);
+    const reference = tf.zeros([2, 28, 28, 1]);
+    const sim = ApproxSimulation.calibrate(model, reference);
+    reference.dispose();
+    const exact = Object.fromEntries(sim.multiplyLayers().map((l) => [l, { kind: 'exact' } as LayerMode]));
+    const net = new OperatingPointNetwork(sim, [exact, exact, exact]);
+    const o = net.parameterOverhead();
+    const bn = model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
+    const channels = bn.reduce((a, l) => a + (l.getWeights()[0].shape[0] as number), 0);
+    // γ and β of every BatchNorm channel and the classifier's bias: the only per-point trainables.
+    expect(o.perPointTrainable).toBe(2 * channels + 10);
+    expect(o.trainablePct).toBeGreaterThan(low);
+    expect(o.trainablePct).toBeLessThan(high);
+    net.dispose();
+    model.dispose();
   });
 });
