@@ -10,7 +10,7 @@ import { ApproxSimulation, type LayerMode } from '../src/engine/approx/simulate'
 import { initNodeBackend } from '../src/engine/backend/node';
 import { sliceDigits } from '../src/engine/data/digits';
 import { loadDigitsFromDisk } from '../src/engine/data/digits-node';
-import { sliceToTensors } from '../src/engine/data/tensors';
+import { modelInputShape, sliceToTensors } from '../src/engine/data/tensors';
 import { loadShippedModel } from '../src/engine/models/io-node';
 import { measureErrorStd, sampleLayer } from '../src/engine/noise/error-model';
 import { accuracyOf } from '../src/engine/noise/mapping';
@@ -19,15 +19,16 @@ const [modelName = 'resnet', layer = 'block1_conv1', ids = 'bam-4-8,trunc-9,bam-
 await initNodeBackend('wasm');
 const model = await loadShippedModel(modelName);
 const digits = await loadDigitsFromDisk();
-const train = sliceToTensors(sliceDigits(digits, 'train', 512), [28, 28, 1]);
-const test = sliceToTensors(sliceDigits(digits, 'test'), [28, 28, 1]);
-const sim = ApproxSimulation.calibrate(model, train.x.slice(0, 64));
+const train = sliceToTensors(sliceDigits(digits, 'train', 512), modelInputShape(model));
+const test = sliceToTensors(sliceDigits(digits, 'test'), modelInputShape(model));
+const reference = train.x.slice(0, 64);
+const sim = ApproxSimulation.calibrate(model, reference);
 if (!sim.multiplyLayers().includes(layer)) throw new Error(`no multiply layer "${layer}" in ${modelName}: ${sim.multiplyLayers().join(', ')}`);
 const catalogue = builtinCatalogue();
 const exact = Object.fromEntries(sim.multiplyLayers().map((n) => [n, { kind: 'exact' } as LayerMode]));
 // The error model's bit-faithful measurement on 512 sampled receptive fields, relative to the layer's
 // output std: the units of the learned tolerance σ_l and of the noise modes below.
-const source = sim.operandSources(train.x.slice(0, 64)).find((src) => src.name === layer)!;
+const source = sim.operandSources(reference).find((src) => src.name === layer)!;
 const sample = sampleLayer(source, 512, 1);
 const relativeErrorStd = (id: string) => measureErrorStd(sample, findMultiplier(catalogue, id).table.values) / sample.outputStd;
 

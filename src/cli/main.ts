@@ -141,7 +141,7 @@ const dtypeOption = (v: string) => {
 
 const metricsRow = (entry: CatalogueEntry) => {
   const m = multiplierMetrics(entry.table);
-  const fast = simulationForm(entry);
+  const fast = simulationForm(entry, m.float_rank);
   return {
     id: entry.id,
     name: entry.name,

@@ -3,11 +3,11 @@
 import type { KeyValueStore } from '../session';
 import type { NamedBytes } from '../models/io';
 import { builtinCatalogue, simulationForm, type CatalogueEntry, type SimulationForm } from './catalogue';
-
-export type { SimulationForm };
 import { importMultipliers, MultiplierFileError } from './import';
 import { errorTable, type MultiplierTable } from './table';
 import { multiplierMetrics, type MultiplierMetrics } from './metrics';
+
+export type { SimulationForm } from './catalogue';
 
 export interface MultiplierSummary {
   id: string;
@@ -100,7 +100,8 @@ export class MultiplierCatalogue {
 
   /** How the fast simulation runs the multiplier (see simulationForm). */
   async simulation(id: string): Promise<SimulationForm | null> {
-    return simulationForm(await this.entry(id));
+    const entry = await this.entry(id);
+    return entry.table.signed ? null : simulationForm(entry, (await this.metrics(entry)).float_rank);
   }
 
   /** E = AM − a·b in the table's own index order, for the heat map. */

@@ -35,7 +35,7 @@ export function findMultiplier(entries: CatalogueEntry[], key: string): Catalogu
  * With `rank` the error table is truncated to that many terms instead: an approximation of the
  * multiplier, whose residual (largest per-product error, share of the error left out) comes back.
  */
-export function simMultiplier(entry: CatalogueEntry, options: { rank?: number } = {}): SimMultiplier & { residual?: { maxAbs: number; relative: number } } {
+export function simMultiplier(entry: CatalogueEntry, options: { rank?: number; floatRank?: number | null } = {}): SimMultiplier & { residual?: { maxAbs: number; relative: number } } {
   if (entry.table.signed) throw new Error(`${entry.name} is a signed table; the quantised layers use unsigned codes`);
   const table = entry.table as UnsignedMultiplierTable;
   if (options.rank !== undefined) {
@@ -43,7 +43,8 @@ export function simMultiplier(entry: CatalogueEntry, options: { rank?: number } 
     // The lookup table must match what is computed: the truncated reconstruction, rounded.
     return { id: `${entry.id}@rank${options.rank}`, table: truncatedTable(f.u, f.v), factors: { u: f.u, v: f.v }, residual: { maxAbs: f.maxAbsResidual, relative: f.relativeResidual } };
   }
-  const { float_rank } = multiplierMetrics(table);
+  // Callers that already hold the table's metrics pass its float rank: one SVD fewer.
+  const float_rank = options.floatRank !== undefined ? options.floatRank : multiplierMetrics(table).float_rank;
   // The product table's own factors when they are no more than the error's: a convolution then
   // reads R channels per input channel plus one, instead of R + 1. AM = a·b + E has rank at least
   // rank(E) − 1, so a table whose error needs more than MAX_FAST_RANK + 1 terms (or has no float-
@@ -61,10 +62,13 @@ export interface SimulationForm {
   terms: number;
 }
 
-/** How the fast simulation runs a multiplier (null for signed tables, which the quantised layers do not use). */
-export function simulationForm(entry: CatalogueEntry): SimulationForm | null {
+/**
+ * How the fast simulation runs a multiplier (null for signed tables, which the quantised layers do
+ * not use). `floatRank`: the table's float rank where its metrics are already known.
+ */
+export function simulationForm(entry: CatalogueEntry, floatRank?: number | null): SimulationForm | null {
   if (entry.table.signed) return null;
-  const { factors } = simMultiplier(entry);
+  const { factors } = simMultiplier(entry, floatRank === undefined ? {} : { floatRank });
   return factors ? { form: factors.form ?? 'error', terms: factors.u.length } : { form: 'lookup', terms: 0 };
 }
 
