@@ -101,6 +101,14 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     expect(Object.keys(fast)).toEqual(expect.arrayContaining(['accuracy', 'relative_energy', 'float_accuracy', 'quantised_accuracy']));
   });
 
+  it('retrains through the multipliers when asked and evaluates again', async () => {
+    const r = JSON.parse((await cli('evaluate', '--model', 'lenet', '--multiplier', 'tm-2', '--limit', '300', '--retrain-epochs', '1', '--train-limit', '512', '--retrain-lr', '0.001')).stdout);
+    expect(r.batchnorm_remeasured_on).toBe(0);
+    expect(r.retrained).toMatchObject({ epochs: 1, steps: 8, learning_rate: 0.001, train_limit: 512 });
+    expect(r.retrained.accuracy).toBeGreaterThan(r.accuracy + 0.02);
+    await expect(cli('evaluate', '--model', 'lenet', '--multiplier', 'tm-2', '--retrain-epochs', '1', '--retrain-lr', 'fast')).rejects.toMatchObject({ stderr: expect.stringContaining('--retrain-lr') });
+  });
+
   it('truncates a high-rank multiplier to a chosen rank, reporting the residual, fast agreeing with reference', async () => {
     const run = async (rank: string, method: string) =>
       JSON.parse((await cli('evaluate', '--model', 'lenet', '--multiplier', 'mitchell', '--rank', rank, '--method', method, '--limit', '24')).stdout);

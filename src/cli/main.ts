@@ -206,7 +206,12 @@ program
     if (!Number.isInteger(n) || n < 0 || n > 256) throw new InvalidArgumentError('rank must be a whole number from 0 to 256');
     return n;
   })
-  .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number; rank?: number }) => {
+  .option('--retrain-epochs <n>', 'then retrain through the multipliers (straight-through) for n epochs and evaluate again', int('retrain-epochs'))
+  .option('--train-limit <n>', 'retrain on the first n training digits only', int('train-limit'))
+  .option('--retrain-lr <rate>', 'learning rate of the retraining (Adam, annealed by a cosine to 2 %)', '0.0001')
+  .option('--seed <n>', 'seed for the retraining\'s shuffling', int('seed'), 1)
+  .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number; rank?: number; retrainEpochs?: number; trainLimit?: number; retrainLr: string; seed: number }) => {
+    const started = performance.now();
     if (!['fast', 'lookup', 'reference'].includes(opts.method)) throw new Error(`method must be fast, lookup or reference, got ${opts.method}`);
     const backend = await initNodeBackend(program.opts().backend);
     // The same Session the studio's worker runs: one definition of accuracy and energy.
@@ -230,6 +235,14 @@ program
     const ranks = opts.rank === undefined ? {} : Object.fromEntries(chosen.map((id) => [id, opts.rank!]));
     const residuals = new Map(await Promise.all(Object.entries(ranks).map(async ([id, r]) => [id, await session.truncationResidual(id, r)] as const)));
     const result = await session.evaluateApprox(assignment, { method: opts.method as Method, ranks, limit: opts.limit });
+    let retrained: Record<string, unknown> | undefined;
+    if (opts.retrainEpochs) {
+      const learningRate = Number(opts.retrainLr);
+      if (!(learningRate > 0)) throw new Error(`--retrain-lr must be a number > 0, got ${opts.retrainLr}`);
+      const steps = await session.retrainApprox(assignment, { epochs: opts.retrainEpochs, batchSize: 64, learningRate, seed: opts.seed, trainLimit: opts.trainLimit }, undefined, ranks);
+      const after = await session.evaluateApprox(assignment, { method: opts.method as Method, ranks, limit: opts.limit });
+      retrained = { accuracy: after.accuracy, epochs: opts.retrainEpochs, steps: steps.stepsCompleted, learning_rate: learningRate, schedule: 'cosine', train_limit: opts.trainLimit ?? null };
+    }
     print({
       model: opts.model,
       backend,
@@ -239,7 +252,9 @@ program
       quantised_accuracy: result.quantisedAccuracy,
       accuracy: result.accuracy,
       relative_energy: result.relativeEnergy,
-      seconds: Math.round(result.ms / 100) / 10,
+      batchnorm_remeasured_on: result.batchNormSamples,
+      ...(retrained ? { retrained } : {}),
+      seconds: Math.round((performance.now() - started) / 100) / 10,
       layers: result.layers.map((l) => {
         const residual = residuals.get(l.multiplier);
         return {

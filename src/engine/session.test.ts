@@ -128,6 +128,26 @@ describe('Session', () => {
     expect(session.memory().numTensors).toBe(tensors);
   });
 
+  it('re-measures BatchNorm through the multipliers before measuring, and leaves the model as it was', async () => {
+    const session = new Session(nodeHost());
+    const summary = await session.open({ kind: 'zoo', name: 'mobilenet' });
+    const all = Object.fromEntries(summary.layers.filter((l) => ['Conv2D', 'DepthwiseConv2D', 'Dense'].includes(l.type)).map((l) => [l.name, 'bam-3-7']));
+    const floatBefore = await session.evaluate();
+    const kept = await session.evaluateApprox(all, { limit: 300, batchNormSamples: 0 });
+    const remeasured = await session.evaluateApprox(all, { limit: 300, batchNormSamples: 256 });
+    expect([kept.batchNormSamples, remeasured.batchNormSamples]).toEqual([0, 256]);
+    // Against the statistics of exact products the multiplier's shifted channel means read as ruin.
+    expect(kept.accuracy).toBeLessThan(remeasured.quantisedAccuracy - 0.2);
+    expect(remeasured.accuracy).toBeGreaterThan(remeasured.quantisedAccuracy - 0.03);
+    // Exact multipliers everywhere: nothing to re-measure.
+    expect((await session.evaluateApprox({}, { limit: 300 })).batchNormSamples).toBe(0);
+    const tensors = session.memory().numTensors;
+    await session.evaluateApprox(all, { limit: 300, batchNormSamples: 256 });
+    expect(session.memory().numTensors).toBe(tensors);
+    // The model's own statistics are back: float accuracy is unchanged to the digit.
+    expect((await session.evaluate()).accuracy).toBe(floatBefore.accuracy);
+  });
+
   for (const bad of invalidUploads) {
     it(`rejects an upload with ${bad.name}, naming the problem and changing nothing`, async () => {
       const host = nodeHost();

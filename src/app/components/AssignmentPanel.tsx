@@ -112,6 +112,12 @@ export function AssignmentPanel() {
           </div>
         </dl>
       )}
+      {result && result.batchNormSamples > 0 && (
+        <p className="muted" data-testid="assignment-batchnorm">
+          BatchNorm statistics re-measured through these multipliers on {result.batchNormSamples.toLocaleString('en')} training samples, as a deployed network
+          would be calibrated; the model keeps its own.
+        </p>
+      )}
     </section>
   );
 }
