@@ -19,6 +19,7 @@ import { ApproxSimulation, type LayerMode, type Method, type SimMultiplier } fro
 import { MultiplierCatalogue, type MultiplierSummary } from './approx/catalogue-store';
 import { simMultiplier } from './approx/catalogue';
 import { RECALIBRATION_SAMPLES, retrainApproximate } from './approx/retrain';
+import type { BatchNormStatistics } from './train/batchnorm-stats';
 import { sampleLayer } from './noise/error-model';
 import { candidateModes, candidatesFrom, cloneModel, lambdaSweep, mapMultipliers, type Candidate, type MappingOptions, type MappingProgress, type MappingResult } from './noise/mapping';
 import { learnTolerance, type LayerTolerance, type ToleranceOptions, type ToleranceProgress, type ToleranceResult } from './noise/tolerance';
@@ -537,7 +538,7 @@ export class Session {
    * (as the mapping and every baseline do, and as a deployed network would be calibrated): the
    * statistics the model was trained with belong to exact products, and against them a multiplier
    * whose error shifts each channel's mean can read as useless (BAM(3,7) in every ResNet layer:
-   * 14.9 % instead of 95.9 %). The model's own statistics are restored afterwards.
+   * 14.9 % instead of 96.95 %). The statistics are used for this measurement only; the model keeps its own.
    */
   async evaluateApprox(assignment: Assignment, options: EvaluateApproxOptions = {}): Promise<ApproxEvaluation> {
     const { method = 'fast', ranks = {}, limit, onProgress, batchNormSamples = RECALIBRATION_SAMPLES } = options;
@@ -550,7 +551,7 @@ export class Session {
     const count = Math.min(limit ?? test.count, test.count);
     const exact = Object.fromEntries(sim.multiplyLayers().map((n) => [n, { kind: 'exact' } as LayerMode]));
     // Correct predictions of each run over the first `count` test digits.
-    const hitsOf = async (runs: ((x: tf.Tensor) => tf.Tensor)[], report: boolean): Promise<number[]> => {
+    const hitsOf = async (runs: ((x: tf.Tensor) => tf.Tensor)[]): Promise<number[]> => {
       const hits = runs.map(() => 0);
       const batch = 250;
       for (let start = 0; start < count; start += batch) {
@@ -563,40 +564,35 @@ export class Session {
         const values = await batchHits.data();
         batchHits.dispose();
         values.forEach((v, i) => (hits[i] += v));
-        if (report) onProgress?.(start + size, count);
+        onProgress?.(start + size, count);
         await yieldToEventLoop();
       }
       return hits;
     };
-    const approx = (x: tf.Tensor) => sim.run(x, modes, method);
-    const baselineRuns = [(x: tf.Tensor) => sim.run(x, exact), (x: tf.Tensor) => model.predict(x) as tf.Tensor];
-    const batchNorms = model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
-    const approximate = Object.values(modes).some((m) => m.kind === 'approx');
-    const remeasure = batchNorms.length > 0 && approximate && batchNormSamples > 0;
+    const remeasure = Object.values(modes).some((m) => m.kind === 'approx') && model.layers.some((l) => l.getClassName() === 'BatchNormalization') && batchNormSamples > 0;
+    let statistics: BatchNormStatistics | undefined;
+    let calibrated = 0;
     let baseline = this.baseline?.count === count ? this.baseline : null;
     let approxHits: number;
-    let calibrated = 0;
-    if (!remeasure) {
-      const [a, e, f] = await hitsOf(baseline ? [approx] : [approx, ...baselineRuns], true);
+    try {
+      if (remeasure) {
+        // Measured and used for this evaluation only, never written into the model, which other
+        // calls may read meanwhile.
+        const calibration = this.tensors('train', batchNormSamples);
+        try {
+          calibrated = calibration.count;
+          statistics = await sim.batchNormStatistics(calibration.x, modes, 128, method);
+        } finally {
+          disposeBatchable(calibration);
+        }
+      }
+      const approx = (x: tf.Tensor) => sim.run(x, modes, method, 1, undefined, statistics);
+      const baselineRuns = [(x: tf.Tensor) => sim.run(x, exact), (x: tf.Tensor) => model.predict(x) as tf.Tensor];
+      const [a, e, f] = await hitsOf(baseline ? [approx] : [approx, ...baselineRuns]);
       baseline ??= { count, quantised: e / count, float: f / count };
       approxHits = a;
-    } else {
-      if (!baseline) {
-        const [e, f] = await hitsOf(baselineRuns, false);
-        baseline = { count, quantised: e / count, float: f / count };
-      }
-      // Moving mean and variance are each BatchNorm layer's last two weights (see BatchNormStats).
-      const saved = batchNorms.map((l) => l.getWeights().slice(-2).map((w) => tf.clone(w)));
-      const calibration = this.tensors('train', batchNormSamples);
-      calibrated = calibration.count;
-      try {
-        await sim.recalibrateBatchNorm(calibration.x, modes, 128, method);
-        [approxHits] = await hitsOf([approx], true);
-      } finally {
-        batchNorms.forEach((l, i) => l.setWeights([...l.getWeights().slice(0, -2), ...saved[i]]));
-        tf.dispose(saved.flat());
-        disposeBatchable(calibration);
-      }
+    } finally {
+      if (statistics) tf.dispose([...statistics.values()].flatMap((s) => [s.mean, s.variance]));
     }
     this.baseline = baseline;
     return {

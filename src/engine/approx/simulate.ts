@@ -2,7 +2,7 @@
 // modes: float, quantised with the exact multiplier, approximate (a multiplier's table, bit-faithful)
 // or with additive Gaussian noise. Calibration fixes each layer's activation quantisation once.
 import * as tf from '@tensorflow/tfjs';
-import { remeasureBatchNorm } from '../train/batchnorm-stats';
+import { batchNormWith, measureBatchNorm, remeasureBatchNorm, type BatchNormStatistics } from '../train/batchnorm-stats';
 import { runGraph } from '../models/graph';
 import { addRelativeNoise } from '../noise/inject';
 import type { LayerOperandSource } from '../noise/error-model';
@@ -272,15 +272,22 @@ export class ApproxSimulation {
 
   /**
    * Runs the model with the given mode per multiply layer (float where none is given). Noise mode
-   * adds ε·std(y)·relStd to the float layer's output, std over the whole batch output.
+   * adds ε·std(y)·relStd to the float layer's output, std over the whole batch output. `statistics`
+   * replaces BatchNorm's moving statistics: given ones, or each batch's own ('batch').
    */
-  run(x: tf.Tensor, modes: Record<string, LayerMode>, method: Method = 'fast', seed = 1, tap?: (layer: tf.layers.Layer, input: tf.Tensor) => void): tf.Tensor {
+  run(x: tf.Tensor, modes: Record<string, LayerMode>, method: Method = 'fast', seed = 1, tap?: (layer: tf.layers.Layer, input: tf.Tensor) => void, statistics?: BatchNormStatistics | 'batch'): tf.Tensor {
     const noise = new GaussianSource(seed);
     return runGraph(
       this.model,
       x,
       (layer, input) => {
         tap?.(layer, input);
+        if (statistics === 'batch' && layer.getClassName() === 'BatchNormalization') {
+          const axes = input.shape.slice(0, -1).map((_, i) => i);
+          return batchNormWith(layer, input, tf.moments(input, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D });
+        }
+        const own = statistics === 'batch' ? undefined : statistics?.get(layer.name);
+        if (own) return batchNormWith(layer, input, own);
         const l = this.layers.get(layer.name);
         const mode = modes[layer.name];
         if (!l || !mode || mode.kind === 'float') return null;
@@ -288,7 +295,8 @@ export class ApproxSimulation {
         const noisy = addRelativeNoise(this.linearFloat(l, input), mode.relStd, noise, l.fused ?? 'linear');
         return l.fused || !l.activation ? noisy : l.activation.apply(noisy);
       },
-      { training: tap !== undefined },
+      // Training mode for a tap (BatchNorm on batch statistics), unless BatchNorm is handled above.
+      { training: tap !== undefined && statistics !== 'batch' },
     );
   }
 
@@ -301,6 +309,18 @@ export class ApproxSimulation {
    */
   async recalibrateBatchNorm(x: tf.Tensor, modes: Record<string, LayerMode>, batchSize = 128, method: Method = 'fast'): Promise<number> {
     return remeasureBatchNorm(this.model, x, (batch, observe) => this.run(batch, modes, method, 1, (layer, input) => void observe(layer, input)), { batchSize });
+  }
+
+  /**
+   * The same measurement as recalibrateBatchNorm, returned instead of written into the model: for
+   * `run(…, statistics)`, so the model itself (and whatever else reads it meanwhile) keeps its own.
+   * The caller disposes the tensors.
+   */
+  async batchNormStatistics(x: tf.Tensor, modes: Record<string, LayerMode>, batchSize = 128, method: Method = 'fast'): Promise<BatchNormStatistics> {
+    // BatchNorm on batch statistics computed here: tfjs's training mode would also move the model's
+    // moving averages.
+    const measured = await measureBatchNorm(x, (batch, observe) => this.run(batch, modes, method, 1, (layer, input) => void observe(layer, input), 'batch'), { batchSize });
+    return new Map([...measured.estimates()].map(([name, e]) => [name, { mean: tf.tensor1d(e.mean), variance: tf.tensor1d(e.variance) }]));
   }
 
   /**
