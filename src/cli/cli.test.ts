@@ -109,6 +109,13 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     await expect(cli('evaluate', '--model', 'lenet', '--multiplier', 'tm-2', '--retrain-epochs', '1', '--retrain-lr', 'fast')).rejects.toMatchObject({ stderr: expect.stringContaining('--retrain-lr') });
   });
 
+  it('re-measures BatchNorm through the multipliers unless told to keep the model\'s own statistics', async () => {
+    const run = async (samples: string) => JSON.parse((await cli('evaluate', '--model', 'mobilenet', '--multiplier', 'BAM(3,7)', '--limit', '200', '--batchnorm-samples', samples)).stdout);
+    const [kept, remeasured] = await Promise.all([run('0'), run('256')]);
+    expect([kept.batchnorm_remeasured_on, remeasured.batchnorm_remeasured_on]).toEqual([0, 256]);
+    expect(remeasured.accuracy).toBeGreaterThan(kept.accuracy + 0.2);
+  });
+
   it('truncates a high-rank multiplier to a chosen rank, reporting the residual, fast agreeing with reference', async () => {
     const run = async (rank: string, method: string) =>
       JSON.parse((await cli('evaluate', '--model', 'lenet', '--multiplier', 'mitchell', '--rank', rank, '--method', method, '--limit', '24')).stdout);

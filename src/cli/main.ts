@@ -44,6 +44,16 @@ const positive = (name: string) => (v: string) => {
   if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number`);
   return n;
 };
+const nonNegative = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0)) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+  return n;
+};
+const wholeOrZero = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+  return n;
+};
 
 const print = (value: unknown) => process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 
@@ -208,9 +218,10 @@ program
   })
   .option('--retrain-epochs <n>', 'then retrain through the multipliers (straight-through) for n epochs and evaluate again', int('retrain-epochs'))
   .option('--train-limit <n>', 'retrain on the first n training digits only', int('train-limit'))
-  .option('--retrain-lr <rate>', 'learning rate of the retraining (Adam, annealed by a cosine to 2 %)', '0.0001')
+  .option('--retrain-lr <rate>', 'learning rate of the retraining (Adam, annealed by a cosine to 2 %)', positive('retrain learning rate'), 1e-4)
+  .option('--batchnorm-samples <n>', 'training samples to re-measure BatchNorm statistics on through the multipliers (0: the model\'s own)', wholeOrZero('batchnorm samples'), 1024)
   .option('--seed <n>', 'seed for the retraining\'s shuffling', int('seed'), 1)
-  .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number; rank?: number; retrainEpochs?: number; trainLimit?: number; retrainLr: string; seed: number }) => {
+  .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number; rank?: number; retrainEpochs?: number; trainLimit?: number; retrainLr: number; batchnormSamples: number; seed: number }) => {
     const started = performance.now();
     if (!['fast', 'lookup', 'reference'].includes(opts.method)) throw new Error(`method must be fast, lookup or reference, got ${opts.method}`);
     const backend = await initNodeBackend(program.opts().backend);
@@ -234,14 +245,13 @@ program
     const chosen = [...new Set(Object.values(assignment))].filter((id) => id !== 'exact');
     const ranks = opts.rank === undefined ? {} : Object.fromEntries(chosen.map((id) => [id, opts.rank!]));
     const residuals = new Map(await Promise.all(Object.entries(ranks).map(async ([id, r]) => [id, await session.truncationResidual(id, r)] as const)));
-    const result = await session.evaluateApprox(assignment, { method: opts.method as Method, ranks, limit: opts.limit });
+    const evaluation = { method: opts.method as Method, ranks, limit: opts.limit, batchNormSamples: opts.batchnormSamples };
+    const result = await session.evaluateApprox(assignment, evaluation);
     let retrained: Record<string, unknown> | undefined;
     if (opts.retrainEpochs) {
-      const learningRate = Number(opts.retrainLr);
-      if (!(learningRate > 0)) throw new Error(`--retrain-lr must be a number > 0, got ${opts.retrainLr}`);
-      const steps = await session.retrainApprox(assignment, { epochs: opts.retrainEpochs, batchSize: 64, learningRate, seed: opts.seed, trainLimit: opts.trainLimit }, undefined, ranks);
-      const after = await session.evaluateApprox(assignment, { method: opts.method as Method, ranks, limit: opts.limit });
-      retrained = { accuracy: after.accuracy, epochs: opts.retrainEpochs, steps: steps.stepsCompleted, learning_rate: learningRate, schedule: 'cosine', train_limit: opts.trainLimit ?? null };
+      const request = { epochs: opts.retrainEpochs, batchSize: 64, learningRate: opts.retrainLr, seed: opts.seed, trainLimit: opts.trainLimit };
+      const { stepsCompleted } = await session.retrainApprox(assignment, request, undefined, ranks);
+      retrained = { accuracy: (await session.evaluateApprox(assignment, evaluation)).accuracy, epochs: opts.retrainEpochs, steps: stepsCompleted, learning_rate: opts.retrainLr, train_limit: opts.trainLimit ?? null };
     }
     print({
       model: opts.model,
@@ -270,16 +280,6 @@ program
     tf.disposeVariables();
   });
 
-const nonNegative = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!(n >= 0)) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
-  return n;
-};
-const wholeOrZero = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
-  return n;
-};
 
 /** Opens a zoo model or a model.json in a fresh Node session. */
 async function openModel(model: string): Promise<Session> {

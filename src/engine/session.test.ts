@@ -144,7 +144,7 @@ describe('Session', () => {
     const tensors = session.memory().numTensors;
     await session.evaluateApprox(all, { limit: 300, batchNormSamples: 256 });
     expect(session.memory().numTensors).toBe(tensors);
-    // The model's own statistics are back: float accuracy is unchanged to the digit.
+    // The model's own statistics were never touched: float accuracy is unchanged to the digit.
     expect((await session.evaluate()).accuracy).toBe(floatBefore.accuracy);
   });
 

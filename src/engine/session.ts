@@ -19,7 +19,7 @@ import { ApproxSimulation, type LayerMode, type Method, type SimMultiplier } fro
 import { MultiplierCatalogue, type MultiplierSummary } from './approx/catalogue-store';
 import { simMultiplier } from './approx/catalogue';
 import { RECALIBRATION_SAMPLES, retrainApproximate } from './approx/retrain';
-import type { BatchNormStatistics } from './train/batchnorm-stats';
+import { disposeStatistics, normaliseWith, type BatchNormStatistics } from './train/batchnorm-stats';
 import { sampleLayer } from './noise/error-model';
 import { candidateModes, candidatesFrom, cloneModel, lambdaSweep, mapMultipliers, type Candidate, type MappingOptions, type MappingProgress, type MappingResult } from './noise/mapping';
 import { learnTolerance, type LayerTolerance, type ToleranceOptions, type ToleranceProgress, type ToleranceResult } from './noise/tolerance';
@@ -550,61 +550,57 @@ export class Session {
     const test = await this.testData();
     const count = Math.min(limit ?? test.count, test.count);
     const exact = Object.fromEntries(sim.multiplyLayers().map((n) => [n, { kind: 'exact' } as LayerMode]));
-    // Correct predictions of each run over the first `count` test digits.
-    const hitsOf = async (runs: ((x: tf.Tensor) => tf.Tensor)[]): Promise<number[]> => {
-      const hits = runs.map(() => 0);
+    const remeasure = batchNormSamples > 0 && Object.values(modes).some((m) => m.kind === 'approx') && model.layers.some((l) => l.getClassName() === 'BatchNormalization');
+    const measured = remeasure ? await this.batchNormThrough(sim, modes, batchNormSamples, method) : null;
+    const baseline = this.baseline?.count === count ? this.baseline : null;
+    const hits = { approx: 0, exact: 0, float: 0 };
+    try {
+      const hook = measured ? normaliseWith(measured.statistics) : undefined;
       const batch = 250;
       for (let start = 0; start < count; start += batch) {
         const size = Math.min(batch, count - start);
         const batchHits = tf.tidy(() => {
           const x = test.x.slice(start, size);
           const labels = tf.argMax(test.y.slice(start, size), 1);
-          return tf.stack(runs.map((run) => tf.sum(tf.cast(tf.equal(tf.argMax(run(x), 1), labels), 'float32'))));
+          const correct = (p: tf.Tensor) => tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), labels), 'float32'));
+          const approx = correct(sim.run(x, modes, method, { hook }));
+          return baseline ? tf.stack([approx]) : tf.stack([approx, correct(sim.run(x, exact)), correct(model.predict(x) as tf.Tensor)]);
         });
-        const values = await batchHits.data();
+        const [a, e = 0, f = 0] = await batchHits.data();
         batchHits.dispose();
-        values.forEach((v, i) => (hits[i] += v));
+        hits.approx += a;
+        hits.exact += e;
+        hits.float += f;
         onProgress?.(start + size, count);
         await yieldToEventLoop();
       }
-      return hits;
-    };
-    const remeasure = Object.values(modes).some((m) => m.kind === 'approx') && model.layers.some((l) => l.getClassName() === 'BatchNormalization') && batchNormSamples > 0;
-    let statistics: BatchNormStatistics | undefined;
-    let calibrated = 0;
-    let baseline = this.baseline?.count === count ? this.baseline : null;
-    let approxHits: number;
-    try {
-      if (remeasure) {
-        // Measured and used for this evaluation only, never written into the model, which other
-        // calls may read meanwhile.
-        const calibration = this.tensors('train', batchNormSamples);
-        try {
-          calibrated = calibration.count;
-          statistics = await sim.batchNormStatistics(calibration.x, modes, 128, method);
-        } finally {
-          disposeBatchable(calibration);
-        }
-      }
-      const approx = (x: tf.Tensor) => sim.run(x, modes, method, 1, undefined, statistics);
-      const baselineRuns = [(x: tf.Tensor) => sim.run(x, exact), (x: tf.Tensor) => model.predict(x) as tf.Tensor];
-      const [a, e, f] = await hitsOf(baseline ? [approx] : [approx, ...baselineRuns]);
-      baseline ??= { count, quantised: e / count, float: f / count };
-      approxHits = a;
     } finally {
-      if (statistics) tf.dispose([...statistics.values()].flatMap((s) => [s.mean, s.variance]));
+      if (measured) disposeStatistics(measured.statistics);
     }
-    this.baseline = baseline;
+    this.baseline = baseline ?? { count, quantised: hits.exact / count, float: hits.float / count };
     return {
-      accuracy: approxHits / count,
-      quantisedAccuracy: baseline.quantised,
-      floatAccuracy: baseline.float,
+      accuracy: hits.approx / count,
+      quantisedAccuracy: this.baseline.quantised,
+      floatAccuracy: this.baseline.float,
       relativeEnergy,
       layers,
       count,
-      batchNormSamples: calibrated,
+      batchNormSamples: measured?.samples ?? 0,
       ms: performance.now() - started,
     };
+  }
+
+  /**
+   * BatchNorm statistics measured through the approximate layers on training samples, for one
+   * evaluation only: never written into the model, which other calls may read meanwhile.
+   */
+  private async batchNormThrough(sim: ApproxSimulation, modes: Record<string, LayerMode>, samples: number, method: Method): Promise<{ statistics: BatchNormStatistics; samples: number }> {
+    const calibration = this.tensors('train', samples);
+    try {
+      return { statistics: await sim.batchNormStatistics(calibration.x, modes, 128, method), samples: calibration.count };
+    } finally {
+      disposeBatchable(calibration);
+    }
   }
 
   /** Imports multiplier tables; a re-imported name replaces its earlier table everywhere. */

@@ -68,7 +68,7 @@ export interface SimulationForm {
  */
 export function simulationForm(entry: CatalogueEntry, floatRank?: number | null): SimulationForm | null {
   if (entry.table.signed) return null;
-  const { factors } = simMultiplier(entry, floatRank === undefined ? {} : { floatRank });
+  const { factors } = simMultiplier(entry, { floatRank });
   return factors ? { form: factors.form ?? 'error', terms: factors.u.length } : { form: 'lookup', terms: 0 };
 }
 

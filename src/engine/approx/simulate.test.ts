@@ -7,6 +7,7 @@ import { sliceToTensors, type Batchable } from '../data/tensors';
 import { loadShippedModel } from '../models/io-node';
 import { ApproxSimulation, type LayerMode } from './simulate';
 import { lowRankMultiplier, truncatedOperands } from './testing';
+import { disposeStatistics, normaliseWith } from '../train/batchnorm-stats';
 
 let calib: Batchable;
 let test: Batchable;
@@ -135,7 +136,7 @@ describe('approximate retraining', () => {
     const before = tf.memory().numTensors;
     // Float: the re-estimate is the mean of the layer's input over the data, batch by batch.
     let input: tf.Tensor | null = null;
-    tf.dispose(sim.run(calib.x, {}, 'fast', 1, (layer, x) => void (layer === bn && (input = tf.keep(tf.mean(x, [0, 1, 2]))))));
+    tf.dispose(sim.run(calib.x, {}, 'fast', { hook: (layer, x) => void (layer === bn && (input = tf.keep(tf.mean(x, [0, 1, 2])))) }));
     expect(await sim.recalibrateBatchNorm(calib.x, {}, 64)).toBeGreaterThan(3);
     const movingMean = bn.getWeights()[bn.getWeights().length - 2];
     expect(tf.tidy(() => tf.max(tf.abs(tf.sub(movingMean, input!))).dataSync()[0])).toBeLessThan(1e-4);
@@ -152,14 +153,15 @@ describe('approximate retraining', () => {
     const own = ownMean();
     const statistics = await sim.batchNormStatistics(calib.x, modes, 64);
     expect(ownMean()).toEqual(own);
-    const passed = sim.run(test.x, modes, 'fast', 1, undefined, statistics);
+    const passed = sim.run(test.x, modes, 'fast', { hook: normaliseWith(statistics) });
     await sim.recalibrateBatchNorm(calib.x, modes, 64);
     const written = sim.run(test.x, modes);
     expect(tf.tidy(() => tf.max(tf.abs(tf.sub(passed, written))).dataSync()[0])).toBeLessThan(1e-4);
     const fresh = accuracy(written, test.y);
     expect(fresh).toBeGreaterThan(stale + 0.02);
     expect(ownMean()).not.toEqual(own);
-    tf.dispose([passed, written, ...[...statistics.values()].flatMap((s) => [s.mean, s.variance])]);
+    tf.dispose([passed, written]);
+    disposeStatistics(statistics);
     sim.dispose();
     model.dispose();
   }, 60_000);

@@ -2,7 +2,7 @@
 // modes: float, quantised with the exact multiplier, approximate (a multiplier's table, bit-faithful)
 // or with additive Gaussian noise. Calibration fixes each layer's activation quantisation once.
 import * as tf from '@tensorflow/tfjs';
-import { batchNormWith, measureBatchNorm, remeasureBatchNorm, type BatchNormStatistics } from '../train/batchnorm-stats';
+import { measureBatchNorm, type BatchNormStatistics } from '../train/batchnorm-stats';
 import { runGraph } from '../models/graph';
 import { addRelativeNoise } from '../noise/inject';
 import type { LayerOperandSource } from '../noise/error-model';
@@ -34,6 +34,9 @@ export type LayerMode =
 
 /** fast: factorised when the multiplier has factors, else direct lookup; lookup: always direct lookup. */
 export type Method = 'fast' | 'lookup' | 'reference';
+
+/** Sees each layer's input before the simulation does; a tensor it returns is that layer's output. */
+export type SimHook = (layer: tf.layers.Layer, input: tf.Tensor) => tf.Tensor | null | void;
 
 interface MultiplyLayer {
   layer: tf.layers.Layer;
@@ -272,22 +275,18 @@ export class ApproxSimulation {
 
   /**
    * Runs the model with the given mode per multiply layer (float where none is given). Noise mode
-   * adds ε·std(y)·relStd to the float layer's output, std over the whole batch output. `statistics`
-   * replaces BatchNorm's moving statistics: given ones, or each batch's own ('batch').
+   * adds ε·std(y)·relStd to the float layer's output, std over the whole batch output. `hook` sees
+   * every layer's input first; where it returns a tensor, that is the layer's output. `training`
+   * runs the layers the hook leaves alone in training mode (dropout on).
    */
-  run(x: tf.Tensor, modes: Record<string, LayerMode>, method: Method = 'fast', seed = 1, tap?: (layer: tf.layers.Layer, input: tf.Tensor) => void, statistics?: BatchNormStatistics | 'batch'): tf.Tensor {
-    const noise = new GaussianSource(seed);
+  run(x: tf.Tensor, modes: Record<string, LayerMode>, method: Method = 'fast', { hook, training = false }: { hook?: SimHook; training?: boolean } = {}): tf.Tensor {
+    const noise = new GaussianSource(1);
     return runGraph(
       this.model,
       x,
       (layer, input) => {
-        tap?.(layer, input);
-        if (statistics === 'batch' && layer.getClassName() === 'BatchNormalization') {
-          const axes = input.shape.slice(0, -1).map((_, i) => i);
-          return batchNormWith(layer, input, tf.moments(input, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D });
-        }
-        const own = statistics === 'batch' ? undefined : statistics?.get(layer.name);
-        if (own) return batchNormWith(layer, input, own);
+        const own = hook?.(layer, input);
+        if (own) return own;
         const l = this.layers.get(layer.name);
         const mode = modes[layer.name];
         if (!l || !mode || mode.kind === 'float') return null;
@@ -295,8 +294,7 @@ export class ApproxSimulation {
         const noisy = addRelativeNoise(this.linearFloat(l, input), mode.relStd, noise, l.fused ?? 'linear');
         return l.fused || !l.activation ? noisy : l.activation.apply(noisy);
       },
-      // Training mode for a tap (BatchNorm on batch statistics), unless BatchNorm is handled above.
-      { training: tap !== undefined && statistics !== 'batch' },
+      { training },
     );
   }
 
@@ -308,19 +306,21 @@ export class ApproxSimulation {
    * Returns how many layers were updated.
    */
   async recalibrateBatchNorm(x: tf.Tensor, modes: Record<string, LayerMode>, batchSize = 128, method: Method = 'fast'): Promise<number> {
-    return remeasureBatchNorm(this.model, x, (batch, observe) => this.run(batch, modes, method, 1, (layer, input) => void observe(layer, input)), { batchSize });
+    return (await this.measureBatchNorm(x, modes, batchSize, method)).apply(this.model);
   }
 
   /**
    * The same measurement as recalibrateBatchNorm, returned instead of written into the model: for
-   * `run(…, statistics)`, so the model itself (and whatever else reads it meanwhile) keeps its own.
-   * The caller disposes the tensors.
+   * `run(…, { hook: normaliseWith(statistics) })`, so the model itself (and whatever else reads it
+   * meanwhile) keeps its own. The caller disposes the tensors.
    */
   async batchNormStatistics(x: tf.Tensor, modes: Record<string, LayerMode>, batchSize = 128, method: Method = 'fast'): Promise<BatchNormStatistics> {
-    // BatchNorm on batch statistics computed here: tfjs's training mode would also move the model's
-    // moving averages.
-    const measured = await measureBatchNorm(x, (batch, observe) => this.run(batch, modes, method, 1, (layer, input) => void observe(layer, input), 'batch'), { batchSize });
-    return new Map([...measured.estimates()].map(([name, e]) => [name, { mean: tf.tensor1d(e.mean), variance: tf.tensor1d(e.variance) }]));
+    return (await this.measureBatchNorm(x, modes, batchSize, method)).statistics();
+  }
+
+  // Dropout stays on while measuring, as the mapping and QoS results were measured.
+  private measureBatchNorm(x: tf.Tensor, modes: Record<string, LayerMode>, batchSize: number, method: Method) {
+    return measureBatchNorm(x, (batch, observe) => this.run(batch, modes, method, { hook: observe, training: true }), { batchSize });
   }
 
   /**

@@ -94,7 +94,7 @@ describe('SincConv as a multiply layer', () => {
     const silence = tf.zeros([2, 1, T, 1]);
     const sincOut = (modes: Record<string, LayerMode>, method: 'fast' | 'reference') => {
       let out: tf.Tensor | null = null;
-      tf.dispose(sim.run(silence, modes, method, 1, (layer, input) => void (layer.name === 'log' && (out = tf.keep(input.clone())))));
+      tf.dispose(sim.run(silence, modes, method, { hook: (layer, input) => void (layer.name === 'log' && (out = tf.keep(input.clone()))) }));
       return out! as tf.Tensor;
     };
     const exact = sincOut({ sinc: { kind: 'exact' } }, 'fast');

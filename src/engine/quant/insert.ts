@@ -220,7 +220,7 @@ export class QuantisedModel {
    * ApproxSimulation does for approximate multipliers. Returns how many layers were updated.
    */
   async recalibrateBatchNorm(x: tf.Tensor, batchSize = 128): Promise<number> {
-    // BatchNorm on batch statistics (training), quantisers deployed (not training).
+    // BatchNorm on batch statistics (the observing hook), quantisers deployed; dropout on.
     return remeasureBatchNorm(this.model, x, (batch, observe) => runGraph(this.model, batch, this.hook(false, observe), { training: true }), { batchSize });
   }
 

@@ -8,7 +8,8 @@ import { evaluate } from './evaluate';
 
 /** Re-measures every BatchNorm's statistics on up to 1,024 training samples, in batches; returns the test accuracy after. */
 export async function settleBatchNorm(model: tf.LayersModel, train: Batchable, test: Batchable, batchSize = 128): Promise<number> {
-  // Training mode: each BatchNorm normalises by its batch while the hook records what reaches it.
+  // The hook normalises each BatchNorm by its batch and records what reaches it (the moving averages
+  // are not touched on the way); training mode keeps dropout on, as during training.
   await remeasureBatchNorm(model, train.x, (x, observe) => runGraph(model, x, observe, { training: true }), { count: 1024, batchSize });
   return (await evaluate(model, test)).accuracy;
 }
