@@ -13,6 +13,7 @@ import { saveModelToDir } from '../engine/models/io-node';
 import { builtinCatalogue, findMultiplier, simulationForm, type CatalogueEntry } from '../engine/approx/catalogue';
 import { loadMultiplierFiles, multiplierFilesAt } from '../engine/approx/catalogue-node';
 import { multiplierMetrics } from '../engine/approx/metrics';
+import { VALIDATION_SAMPLES, type Selection } from '../engine/approx/retrain';
 import { MULTIPLY_LAYERS, type Method } from '../engine/approx/simulate';
 import { Session, type Assignment, type MappingLibrary } from '../engine/session';
 import { nodeHost } from '../engine/host-node';
@@ -54,6 +55,10 @@ const wholeOrZero = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
   return n;
 };
+
+const VALIDATION_HELP = 'training digits after --train-limit the retraining picks its best epoch on (scored before retraining and after each epoch; 0: keep the last)';
+/** How a retraining chose its weights; null where it had no held-out digits. */
+const selectionJson = (s: Selection | undefined) => (s ? { validation_samples: s.samples, validation_accuracies: s.accuracies, kept_epoch: s.keptEpoch } : null);
 
 const print = (value: unknown) => process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 
@@ -221,7 +226,8 @@ program
   .option('--retrain-lr <rate>', 'learning rate of the retraining (Adam, annealed by a cosine to 2 %)', positive('retrain learning rate'), 1e-4)
   .option('--batchnorm-samples <n>', 'training samples to re-measure BatchNorm statistics on through the multipliers (0: the model\'s own)', wholeOrZero('batchnorm samples'), 1024)
   .option('--seed <n>', 'seed for the retraining\'s shuffling', int('seed'), 1)
-  .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number; rank?: number; retrainEpochs?: number; trainLimit?: number; retrainLr: number; batchnormSamples: number; seed: number }) => {
+  .option('--validation-limit <n>', VALIDATION_HELP, wholeOrZero('validation limit'), VALIDATION_SAMPLES)
+  .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number; rank?: number; retrainEpochs?: number; trainLimit?: number; retrainLr: number; batchnormSamples: number; seed: number; validationLimit: number }) => {
     const started = performance.now();
     if (!['fast', 'lookup', 'reference'].includes(opts.method)) throw new Error(`method must be fast, lookup or reference, got ${opts.method}`);
     const backend = await initNodeBackend(program.opts().backend);
@@ -249,9 +255,9 @@ program
     const result = await session.evaluateApprox(assignment, evaluation);
     let retrained: Record<string, unknown> | undefined;
     if (opts.retrainEpochs) {
-      const request = { epochs: opts.retrainEpochs, batchSize: 64, learningRate: opts.retrainLr, seed: opts.seed, trainLimit: opts.trainLimit };
-      const { stepsCompleted } = await session.retrainApprox(assignment, request, undefined, ranks);
-      retrained = { accuracy: (await session.evaluateApprox(assignment, evaluation)).accuracy, epochs: opts.retrainEpochs, steps: stepsCompleted, learning_rate: opts.retrainLr, train_limit: opts.trainLimit ?? null };
+      const request = { epochs: opts.retrainEpochs, batchSize: 64, learningRate: opts.retrainLr, seed: opts.seed, trainLimit: opts.trainLimit, validationLimit: opts.validationLimit };
+      const { stepsCompleted, selection } = await session.retrainApprox(assignment, request, undefined, ranks);
+      retrained = { accuracy: (await session.evaluateApprox(assignment, evaluation)).accuracy, epochs: opts.retrainEpochs, steps: stepsCompleted, learning_rate: opts.retrainLr, train_limit: opts.trainLimit ?? null, selection: selectionJson(selection) };
     }
     print({
       model: opts.model,
@@ -359,12 +365,13 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
   .addOption(new Option('--retrain-schedule <schedule>', 'learning-rate schedule of the retraining: cosine anneals to 2 %').choices(['cosine', 'constant']).default('cosine'))
   .option('--library <builtin|DIR>', 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)', 'builtin')
   .option('--no-baselines', 'skip the single-multiplier baselines (each is retrained like the mapping)')
+  .option('--validation-limit <n>', VALIDATION_HELP, wholeOrZero('validation limit'), VALIDATION_SAMPLES)
   .option('--sweep <λ,λ,…>', 'also map at these λ without retraining: the energy/accuracy curve', (v: string) => v.split(',').map((x) => nonNegative('sweep λ')(x.trim())))
-  .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; retrainSchedule: Schedule; library: string; baselines: boolean; sweep?: number[] }) => {
+  .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; retrainSchedule: Schedule; library: string; baselines: boolean; validationLimit: number; sweep?: number[] }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const session = await openModel(opts.model);
     const library: MappingLibrary = opts.library === 'builtin' ? 'builtin' : (await session.importMultipliers(multiplierFilesAt(opts.library))).map((m) => m.id);
-    const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, retrainSchedule: opts.retrainSchedule, baselines: opts.baselines, library };
+    const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, retrainSchedule: opts.retrainSchedule, baselines: opts.baselines, validationLimit: opts.validationLimit, library };
     const say = progressLine();
     const r = await session.mapMultipliers(request, (p) => say(`${p.phase}: ${p.detail}`));
     const sweep = opts.sweep ? await session.lambdaSweep(opts.sweep, request, (p) => say(`sweep ${p.detail}`)) : undefined;
@@ -376,10 +383,10 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
       float: { accuracy: r.float.accuracy },
       exact: { accuracy: r.exact.accuracy },
       mapped: { accuracy: r.mapped.accuracy, relative_energy: r.mapped.relativeEnergy },
-      retrained: { accuracy: r.retrained.accuracy, relative_energy: r.retrained.relativeEnergy },
+      retrained: { accuracy: r.retrained.accuracy, relative_energy: r.retrained.relativeEnergy, selection: selectionJson(r.retrained.selection) },
       energy_saving_pct: 100 * (1 - r.retrained.relativeEnergy),
       accuracy_loss_pp: 100 * (r.exact.accuracy - r.retrained.accuracy),
-      baselines: r.baselines.map((b) => ({ kind: b.kind, multiplier: b.multiplier, multiplier_name: b.multiplierName, relative_energy: b.relativeEnergy, accuracy_before_retraining: b.accuracyBefore, accuracy: b.accuracy })),
+      baselines: r.baselines.map((b) => ({ kind: b.kind, multiplier: b.multiplier, multiplier_name: b.multiplierName, relative_energy: b.relativeEnergy, accuracy_before_retraining: b.accuracyBefore, accuracy: b.accuracy, selection: selectionJson(b.selection) })),
       error_model_correlation: r.correlation,
       retraining: { epochs: opts.retrainEpochs, learning_rate: opts.retrainLr, schedule: opts.retrainSchedule },
       layers: r.layers.map((l) => ({

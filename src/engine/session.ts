@@ -9,7 +9,7 @@ import { melInitialCutoffs, SincConv, sincPassBands, type PassBand } from './mod
 // Registers the grouped 1x1 convolution's channel slice, so keyword models load (SincConv registers with the import above).
 import './models/grouped-conv';
 import { labelByFinalClassifier } from './exits/record';
-import { digitsTask, ecgTask, keywordsTask, mitbihStream, pictures, radarTask, samplesToTensors, sampleSize, taskFitting, type Task, type TaskName } from './data/tasks';
+import { digitsTask, ecgTask, keywordsTask, mitbihStream, pictures, radarTask, rows, samplesToTensors, sampleSize, taskFitting, type Task, type TaskName } from './data/tasks';
 import { artifactsFromFiles, ModelFileError, modelFromArtifacts, modelToArtifacts, type NamedBytes } from './models/io';
 import { describeLayers, totalMacs, type LayerInfo } from './models/macs';
 import { zooManifestSchema, type ZooModel } from './models/zoo-manifest';
@@ -18,7 +18,7 @@ import { train, validateTrainOptions, type TrainProgress, type TrainResult } fro
 import { ApproxSimulation, type LayerMode, type Method, type SimMultiplier } from './approx/simulate';
 import { MultiplierCatalogue, type MultiplierSummary } from './approx/catalogue-store';
 import { simMultiplier } from './approx/catalogue';
-import { RECALIBRATION_SAMPLES, retrainApproximate } from './approx/retrain';
+import { RECALIBRATION_SAMPLES, retrainApproximate, VALIDATION_SAMPLES, type Selection } from './approx/retrain';
 import { disposeStatistics, normaliseWith, type BatchNormStatistics } from './train/batchnorm-stats';
 import { sampleLayer } from './noise/error-model';
 import { candidateModes, candidatesFrom, cloneModel, lambdaSweep, mapMultipliers, type Candidate, type MappingOptions, type MappingProgress, type MappingResult } from './noise/mapping';
@@ -151,8 +151,10 @@ export interface ToleranceReport {
   history: ToleranceResult['history'];
 }
 
-export interface MappingRequest extends Omit<MappingOptions, 'onProgress' | 'shouldStop'> {
+export interface MappingRequest extends Omit<MappingOptions, 'onProgress' | 'shouldStop' | 'validation'> {
   trainLimit?: number;
+  /** Training digits after `trainLimit` the retrainings choose their best epoch on (0: keep the last). */
+  validationLimit?: number;
   /** Measure accuracies on the first n test digits only (quick looks, tests). */
   testLimit?: number;
   library?: MappingLibrary;
@@ -172,6 +174,8 @@ export interface TrainRequest {
   learningRate: number;
   seed?: number;
   trainLimit?: number;
+  /** Training digits after `trainLimit` the retraining chooses its best epoch on (0: keep the last). */
+  validationLimit?: number;
 }
 
 export interface QosRequest extends Omit<QosOptions, 'onProgress' | 'shouldStop'> {
@@ -358,6 +362,17 @@ export class Session {
   private tensors(split: 'train' | 'test', limit?: number): Batchable {
     const task = this.requireTask();
     return samplesToTensors(task.split(split, limit), modelInputShape(this.requireModel()), task.classes.length);
+  }
+
+  /**
+   * Training samples after the first `trainLimit`, which a retraining limited to those never sees:
+   * the digits it picks its best epoch on. Null when none are left over or none are asked for.
+   */
+  private heldOut(trainLimit: number | undefined, count = VALIDATION_SAMPLES): Batchable | undefined {
+    const task = this.requireTask();
+    const all = task.split('train');
+    const held = rows(all, trainLimit ?? all.count, count);
+    return held.count > 0 ? samplesToTensors(held, modelInputShape(this.requireModel()), task.classes.length) : undefined;
   }
 
   zoo(): Promise<ZooModel[]> {
@@ -633,7 +648,7 @@ export class Session {
     request: TrainRequest,
     onProgress?: (p: { step: number; totalSteps: number; loss: number }) => void,
     ranks: Record<string, number> = {},
-  ): Promise<{ stepsCompleted: number; cancelled: boolean }> {
+  ): Promise<{ stepsCompleted: number; cancelled: boolean; selection?: Selection }> {
     validateTrainOptions(request);
     this.assertIdle();
     const sim = await this.approxSimulation();
@@ -641,11 +656,14 @@ export class Session {
     this.training = true;
     this.stopRequested = false;
     const data = this.tensors('train', request.trainLimit);
+    const validationCount = request.validationLimit ?? VALIDATION_SAMPLES;
+    const validation = validationCount > 0 ? this.heldOut(request.trainLimit, validationCount) : undefined;
     try {
-      const result = await retrainApproximate(sim, modes, data, { ...request, shouldStop: () => this.stopRequested, onProgress });
-      return { stepsCompleted: result.stepsCompleted, cancelled: result.cancelled };
+      const result = await retrainApproximate(sim, modes, data, { ...request, validation, shouldStop: () => this.stopRequested, onProgress });
+      return { stepsCompleted: result.stepsCompleted, cancelled: result.cancelled, selection: result.selection };
     } finally {
       disposeBatchable(data);
+      if (validation) disposeBatchable(validation);
       this.training = false;
       // The simulation was re-quantised step by step; only the accuracies measured before are stale.
       this.baseline = null;
@@ -661,7 +679,7 @@ export class Session {
   }
 
   /** Runs a long noise/mapping job on the open model with the shared cancel flag and the data it needs. */
-  private async mappingJob<T>(request: { trainLimit?: number; testLimit?: number }, job: (model: tf.LayersModel, train: Batchable, test: Batchable) => Promise<T>): Promise<T> {
+  private async mappingJob<T>(request: { trainLimit?: number; testLimit?: number }, job: (model: tf.LayersModel, train: Batchable, test: Batchable, validation?: Batchable) => Promise<T>, validationCount = 0): Promise<T> {
     this.assertIdle();
     const model = this.requireModel();
     const fullTest = await this.testData();
@@ -670,10 +688,12 @@ export class Session {
     this.training = true;
     this.stopRequested = false;
     const trainSet = this.tensors('train', request.trainLimit);
+    const validation = validationCount > 0 ? this.heldOut(request.trainLimit, validationCount) : undefined;
     try {
-      return await job(model, trainSet, test);
+      return await job(model, trainSet, test, validation);
     } finally {
       disposeBatchable(trainSet);
+      if (validation) disposeBatchable(validation);
       if (test !== fullTest) disposeBatchable(test);
       this.training = false;
     }
@@ -708,7 +728,7 @@ export class Session {
   /** Tolerance, error model, per-layer choice, retraining and baselines, on a copy of the open model. */
   async mapMultipliers(request: MappingRequest, onProgress?: (p: MappingProgress) => void): Promise<MappingResult> {
     const candidates = await this.mappingCandidates(request.library);
-    return this.mappingJob(request, (model, train, test) => mapMultipliers(model, train, test, candidates, { ...request, onProgress, shouldStop: () => this.stopRequested }));
+    return this.mappingJob(request, (model, train, test, validation) => mapMultipliers(model, train, test, candidates, { ...request, validation, onProgress, shouldStop: () => this.stopRequested }), request.validationLimit ?? VALIDATION_SAMPLES);
   }
 
   /** The energy/accuracy curve over several λ (mapping without retraining). */

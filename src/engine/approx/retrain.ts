@@ -8,15 +8,28 @@ import type { Batchable } from '../data/tensors';
 import { mulberry32, shuffleInPlace } from '../util/random';
 import { yieldToEventLoop } from '../util/yield';
 import type { ApproxSimulation, LayerMode, Method } from './simulate';
+import { accuracyOf } from './accuracy';
 
 export interface RetrainResult {
   stepsCompleted: number;
   cancelled: boolean;
   losses: number[];
+  /** With validation digits: their accuracy before retraining ([0]) and after each epoch, and which weights were kept. */
+  selection?: Selection;
+}
+
+export interface Selection {
+  accuracies: number[];
+  /** 0: the weights before retraining; n: those after epoch n. */
+  keptEpoch: number;
+  samples: number;
 }
 
 /** Training samples BatchNorm statistics are re-estimated on after retraining. */
 export const RECALIBRATION_SAMPLES = 1024;
+
+/** Held-out training samples a retraining picks its best epoch on, unless told otherwise. */
+export const VALIDATION_SAMPLES = 1000;
 
 export interface EpochLoopOptions {
   epochs: number;
@@ -24,6 +37,8 @@ export interface EpochLoopOptions {
   seed?: number;
   shouldStop?: () => boolean;
   onProgress?: (p: { epoch: number; step: number; totalSteps: number; loss: number }) => void;
+  /** Called after every completed epoch (not after a cancelled one). */
+  afterEpoch?: (epoch: number) => Promise<void>;
 }
 
 export interface RetrainOptions extends EpochLoopOptions {
@@ -31,6 +46,12 @@ export interface RetrainOptions extends EpochLoopOptions {
   /** 'cosine' (the default) anneals the rate to 2 % over the run; 'constant' keeps it. */
   schedule?: Schedule;
   method?: Method;
+  /**
+   * Digits the retraining does not train on. When given, the weights before retraining and after
+   * every epoch are scored on them, and the best are kept (later ones on ties): a short
+   * retraining can lower accuracy, and choosing on these digits never looks at the test set.
+   */
+  validation?: Batchable;
 }
 
 /** Where a step sits in its run, for learning-rate schedules. */
@@ -66,32 +87,56 @@ export async function runBatches(sim: ApproxSimulation, data: Batchable, options
       onProgress?.({ epoch, step: done, totalSteps, loss: losses[losses.length - 1] });
       await yieldToEventLoop();
     }
+    await options.afterEpoch?.(epoch);
   }
   return { stepsCompleted: done, cancelled: false, losses };
 }
 
 export async function retrainApproximate(sim: ApproxSimulation, modes: Record<string, LayerMode>, data: Batchable, options: RetrainOptions): Promise<RetrainResult> {
   const { learningRate, schedule = 'cosine', method = 'fast' } = options;
-  const optimizer = tf.train.adam(learningRate);
-  const variables = sim.model.trainableWeights.map((w) => w.read() as tf.Variable);
-  let result: RetrainResult;
-  try {
-    result = await runBatches(sim, data, options, (xb, yb, at) => {
-      setLearningRate(optimizer, scheduledRate(learningRate, schedule, at.step, at.totalSteps));
-      return optimizer.minimize(() => crossEntropy(sim.runForTraining(xb, modes, method), yb), true, variables)!;
-    });
-  } finally {
-    optimizer.dispose();
-  }
+  const validation = options.epochs > 0 ? options.validation : undefined;
   // BatchNorm's moving statistics lag far behind a few hundred steps (momentum 0.99): measure them
   // afresh through the approximate layers, as the deployed network will see them.
-  if (result.stepsCompleted > 0) {
+  const remeasure = async () => {
     const x = data.x.slice(0, Math.min(RECALIBRATION_SAMPLES, data.count));
     try {
       await sim.recalibrateBatchNorm(x, modes, 128, method);
     } finally {
       x.dispose();
     }
+  };
+  const accuracies: number[] = [];
+  let kept: { epoch: number; accuracy: number; weights: tf.Tensor[] } | null = null;
+  const score = async (epoch: number) => {
+    const accuracy = await accuracyOf(sim, modes, validation!);
+    accuracies.push(accuracy);
+    if (kept && accuracy < kept.accuracy) return;
+    if (kept) tf.dispose(kept.weights);
+    kept = { epoch, accuracy, weights: sim.model.getWeights().map((w) => w.clone()) };
+  };
+  const optimizer = tf.train.adam(learningRate);
+  const variables = sim.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let result: RetrainResult;
+  try {
+    if (validation) {
+      await remeasure();
+      await score(0);
+    }
+    result = await runBatches(sim, data, { ...options, afterEpoch: validation ? async (epoch) => (await remeasure(), await score(epoch)) : undefined }, (xb, yb, at) => {
+      setLearningRate(optimizer, scheduledRate(learningRate, schedule, at.step, at.totalSteps));
+      return optimizer.minimize(() => crossEntropy(sim.runForTraining(xb, modes, method), yb), true, variables)!;
+    });
+    const best = kept as { epoch: number; accuracy: number; weights: tf.Tensor[] } | null;
+    if (best) {
+      // The weights of the best epoch, BatchNorm statistics included; a cancelled epoch counts as unscored.
+      sim.model.setWeights(best.weights);
+      sim.requantise();
+      result.selection = { accuracies, keptEpoch: best.epoch, samples: validation!.count };
+    } else if (result.stepsCompleted > 0) await remeasure();
+  } finally {
+    optimizer.dispose();
+    const best = kept as { weights: tf.Tensor[] } | null;
+    if (best) tf.dispose(best.weights);
   }
   return result;
 }

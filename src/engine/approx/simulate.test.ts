@@ -125,6 +125,47 @@ describe('approximate retraining', () => {
     model.dispose();
   });
 
+  it('keeps the weights that score best on held-out digits: before retraining when a harmful rate wrecks them, the last epoch when it helps', async () => {
+    const { retrainApproximate } = await import('./retrain');
+    const digits = await loadDigitsFromDisk();
+    const train = sliceToTensors(sliceDigits(digits, 'train', 512), [28, 28, 1]);
+    // Training digits the retraining never sees (the test digits stay out of every choice).
+    const all = sliceToTensors(sliceDigits(digits, 'train', 1024), [28, 28, 1]);
+    const validation: Batchable = { x: all.x.slice(512, 512), y: all.y.slice(512, 512), count: 512 };
+    const { table, factors } = truncatedOperands(2);
+    const run = async (learningRate: number, epochs: number) => {
+      const model = await loadShippedModel('lenet');
+      const sim = ApproxSimulation.calibrate(model, calib.x);
+      const modes = everywhere(sim, { kind: 'approx', multiplier: { id: 'tm2', table, factors } });
+      const weightsBefore = model.getWeights().map((w) => w.dataSync().slice());
+      const tensors = tf.memory().numTensors;
+      const result = await retrainApproximate(sim, modes, train, { epochs, batchSize: 64, learningRate, schedule: 'constant', validation });
+      expect(tf.memory().numTensors).toBe(tensors);
+      const p = sim.run(validation.x, modes);
+      const kept = accuracy(p, validation.y);
+      p.dispose();
+      const unchanged = model.getWeights().every((w, i) => w.dataSync().every((v, j) => v === weightsBefore[i][j]));
+      sim.dispose();
+      model.dispose();
+      return { selection: result.selection!, kept, unchanged };
+    };
+    // A rate of 0.05 with Adam throws the weights far off: the held-out digits say so, the start is kept.
+    const wrecked = await run(0.05, 2);
+    expect(wrecked.selection.accuracies).toHaveLength(3);
+    expect(Math.max(...wrecked.selection.accuracies.slice(1))).toBeLessThan(wrecked.selection.accuracies[0] - 0.05);
+    expect(wrecked.selection.keptEpoch).toBe(0);
+    expect(wrecked.selection.samples).toBe(512);
+    expect(wrecked.unchanged).toBe(true);
+    expect(wrecked.kept).toBeCloseTo(wrecked.selection.accuracies[0], 5);
+    // A sensible rate recovers what TM(2) costs: the retrained weights are kept, and score as recorded.
+    const helped = await run(1e-3, 1);
+    expect(helped.selection.accuracies[1]).toBeGreaterThan(helped.selection.accuracies[0] + 0.05);
+    expect(helped.selection.keptEpoch).toBe(1);
+    expect(helped.unchanged).toBe(false);
+    expect(helped.kept).toBeCloseTo(helped.selection.accuracies[1], 5);
+    tf.dispose([train.x, train.y, all.x, all.y, validation.x, validation.y]);
+  });
+
   it('re-estimates BatchNorm statistics from what reaches each layer, and recovers what a biased multiplier costs', async () => {
     const model = await loadShippedModel('resnet');
     const sim = ApproxSimulation.calibrate(model, calib.x);

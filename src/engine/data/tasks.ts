@@ -106,6 +106,14 @@ export function pictures(task: Task, s: Samples, indices: number[]): { height: n
   return { height, width, pixels };
 }
 
+/** `count` samples from sample `from` on (fewer where the set ends). */
+export function rows(s: Samples, from: number, count: number): Samples {
+  const size = s.values.length / s.count;
+  const start = Math.min(Math.max(0, Math.floor(from)), s.count);
+  const n = Math.min(Math.max(0, Math.floor(count)), s.count - start);
+  return { values: s.values.subarray(start * size, (start + n) * size), divide: s.divide, labels: s.labels.subarray(start, start + n), count: n };
+}
+
 function head(s: Samples, size: number, limit?: number): Samples {
   if (limit === undefined || limit >= s.count) return s;
   const n = Math.max(0, Math.floor(limit));

@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { sampleCorrelation } from 'simple-statistics';
 import type { CatalogueEntry } from '../approx/catalogue';
 import { simMultiplier } from '../approx/catalogue';
-import { RECALIBRATION_SAMPLES, retrainApproximate } from '../approx/retrain';
+import { RECALIBRATION_SAMPLES, retrainApproximate, type Selection } from '../approx/retrain';
 import { ApproxSimulation, type LayerMode } from '../approx/simulate';
+import { accuracyOf } from '../approx/accuracy';
 import type { Batchable } from '../data/tensors';
 import { modelFromArtifacts, modelToArtifacts } from '../models/io';
 import type { Schedule } from '../train/schedule';
@@ -91,21 +92,6 @@ export function chooseMultipliers(tolerances: LayerTolerance[], samples: LayerSa
 export const energyOf = (layers: { opsShare: number; relativePower: number }[]) => layers.reduce((s, l) => s + l.opsShare * l.relativePower, 0);
 
 /** Test accuracy of the simulation with `modes`, in batches. */
-export async function accuracyOf(sim: ApproxSimulation, modes: Record<string, LayerMode>, test: Batchable, batch = 250): Promise<number> {
-  let hits = 0;
-  for (let start = 0; start < test.count; start += batch) {
-    const size = Math.min(batch, test.count - start);
-    const h = tf.tidy(() => {
-      const labels = tf.argMax(test.y.slice(start, size), 1);
-      return tf.sum(tf.cast(tf.equal(tf.argMax(sim.run(test.x.slice(start, size), modes), 1), labels), 'float32'));
-    });
-    hits += (await h.data())[0];
-    h.dispose();
-    await yieldToEventLoop();
-  }
-  return hits / test.count;
-}
-
 export const cloneModel = async (model: tf.LayersModel) => modelFromArtifacts(await modelToArtifacts(model));
 
 export interface MappingOptions extends Omit<ToleranceOptions, 'onProgress' | 'shouldStop'> {
@@ -119,6 +105,11 @@ export interface MappingOptions extends Omit<ToleranceOptions, 'onProgress' | 's
   baselines?: boolean;
   /** Test digits a baseline candidate is first probed on. */
   probeCount?: number;
+  /**
+   * Training digits kept out of the retraining: the mapping and every baseline keep the weights
+   * (before retraining or after an epoch) that score best on them.
+   */
+  validation?: Batchable;
   shouldStop?: () => boolean;
   onProgress?: (p: MappingProgress) => void;
 }
@@ -139,6 +130,7 @@ export interface Baseline {
   relativeEnergy: number;
   accuracyBefore: number;
   accuracy: number;
+  selection?: Selection;
 }
 
 export interface MappingResult {
@@ -146,7 +138,7 @@ export interface MappingResult {
   float: { accuracy: number };
   exact: { accuracy: number };
   mapped: { accuracy: number; relativeEnergy: number };
-  retrained: { accuracy: number; relativeEnergy: number };
+  retrained: { accuracy: number; relativeEnergy: number; selection?: Selection };
   baselines: Baseline[];
   layers: LayerChoice[];
   pairs: ErrorPair[];
@@ -239,7 +231,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
 
     report('retrain', 0, 'retraining through the chosen multipliers');
     const retrain = (s: ApproxSimulation, m: Record<string, LayerMode>, phase: MappingPhase, label: string) =>
-      retrainApproximate(s, m, train, { epochs: retrainEpochs, batchSize, learningRate: retrainLearningRate, schedule: retrainSchedule, seed, shouldStop, onProgress: (p) => report(phase, p.step / p.totalSteps, `${label}: step ${p.step} of ${p.totalSteps}`) });
+      retrainApproximate(s, m, train, { validation: options.validation, epochs: retrainEpochs, batchSize, learningRate: retrainLearningRate, schedule: retrainSchedule, seed, shouldStop, onProgress: (p) => report(phase, p.step / p.totalSteps, `${label}: step ${p.step} of ${p.totalSteps}`) });
     const retrained = await retrain(sim, modes, 'retrain', 'mapping');
     const retrainedAccuracy = await accuracyOf(sim, modes, test);
 
@@ -274,8 +266,8 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
         const mm = mode.uniform(s, c);
         await s.recalibrateBatchNorm(recalibration, mm);
         const before = await accuracyOf(s, mm, test);
-        await retrain(s, mm, 'baselines', `${c.name} everywhere`);
-        return { kind, multiplier: c.id, multiplierName: c.name, relativeEnergy: c.relativePower, accuracyBefore: before, accuracy: await accuracyOf(s, mm, test) };
+        const { selection } = await retrain(s, mm, 'baselines', `${c.name} everywhere`);
+        return { kind, multiplier: c.id, multiplierName: c.name, relativeEnergy: c.relativePower, accuracyBefore: before, accuracy: await accuracyOf(s, mm, test), selection };
       };
       found.push(await runBaseline('same-energy', sameEnergy, await fromStart()));
       let best: Baseline | null = null;
@@ -294,7 +286,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
       float: { accuracy: floatAccuracy },
       exact: { accuracy: exactAccuracy },
       mapped: { accuracy: mappedAccuracy, relativeEnergy: energy },
-      retrained: { accuracy: retrainedAccuracy, relativeEnergy: energy },
+      retrained: { accuracy: retrainedAccuracy, relativeEnergy: energy, selection: retrained.selection },
       baselines: found,
       layers,
       pairs,
@@ -329,4 +321,5 @@ export async function lambdaSweep(model: tf.LayersModel, train: Batchable, test:
 }
 
 export type { LayerTolerance };
+export { accuracyOf };
 export { multiplyShares };
