@@ -366,12 +366,13 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
   .option('--library <builtin|DIR>', 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)', 'builtin')
   .option('--no-baselines', 'skip the single-multiplier baselines (each is retrained like the mapping)')
   .option('--validation-limit <n>', VALIDATION_HELP, wholeOrZero('validation limit'), VALIDATION_SAMPLES)
+  .option('--guard <pp>', 'most accuracy the choice may lose on the held-out digits before retraining; above it layers step back to more accurate multipliers (0: off)', nonNegative('guard'), 2)
   .option('--sweep <λ,λ,…>', 'also map at these λ without retraining: the energy/accuracy curve', (v: string) => v.split(',').map((x) => nonNegative('sweep λ')(x.trim())))
-  .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; retrainSchedule: Schedule; library: string; baselines: boolean; validationLimit: number; sweep?: number[] }) => {
+  .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; retrainSchedule: Schedule; library: string; baselines: boolean; validationLimit: number; guard: number; sweep?: number[] }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const session = await openModel(opts.model);
     const library: MappingLibrary = opts.library === 'builtin' ? 'builtin' : (await session.importMultipliers(multiplierFilesAt(opts.library))).map((m) => m.id);
-    const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, retrainSchedule: opts.retrainSchedule, baselines: opts.baselines, validationLimit: opts.validationLimit, library };
+    const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, retrainSchedule: opts.retrainSchedule, baselines: opts.baselines, validationLimit: opts.validationLimit, guard: opts.guard / 100, library };
     const say = progressLine();
     const r = await session.mapMultipliers(request, (p) => say(`${p.phase}: ${p.detail}`));
     const sweep = opts.sweep ? await session.lambdaSweep(opts.sweep, request, (p) => say(`sweep ${p.detail}`)) : undefined;
@@ -383,6 +384,15 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
       float: { accuracy: r.float.accuracy },
       exact: { accuracy: r.exact.accuracy },
       mapped: { accuracy: r.mapped.accuracy, relative_energy: r.mapped.relativeEnergy },
+      guard: r.guard
+        ? {
+            budget_pp: 100 * r.guard.budget,
+            validation_samples: r.guard.samples,
+            exact_validation_accuracy: r.guard.exactAccuracy,
+            chosen_validation_accuracy: r.guard.chosenAccuracy,
+            steps: r.guard.steps.map((g) => ({ layer: g.layer, from: g.from, to: g.to, relative_energy: g.relativeEnergy, validation_accuracy: g.validationAccuracy })),
+          }
+        : null,
       retrained: { accuracy: r.retrained.accuracy, relative_energy: r.retrained.relativeEnergy, selection: selectionJson(r.retrained.selection) },
       energy_saving_pct: 100 * (1 - r.retrained.relativeEnergy),
       accuracy_loss_pp: 100 * (r.exact.accuracy - r.retrained.accuracy),

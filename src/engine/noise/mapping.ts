@@ -89,6 +89,22 @@ export function chooseMultipliers(tolerances: LayerTolerance[], samples: LayerSa
   });
 }
 
+/**
+ * The layer's next choice with less predicted error: the lowest-power candidate whose σ̂ is below
+ * the present one's (null when the present one is the exact multiplier or nothing is more accurate).
+ */
+export function stepBack(layer: LayerChoice, pairs: ErrorPair[], candidates: Candidate[]): LayerChoice | null {
+  const current = candidates.find((c) => c.id === layer.multiplier);
+  if (!current || current.exact) return null;
+  const better = candidates
+    .map((c) => ({ c, pair: pairs.find((p) => p.layer === layer.name && p.multiplier === c.id)! }))
+    .filter(({ c, pair }) => c.exact || pair.predicted < layer.predicted)
+    .sort((a, b) => a.c.relativePower - b.c.relativePower || a.pair.predicted - b.pair.predicted)[0];
+  if (!better) return null;
+  const { c, pair } = better;
+  return { ...layer, multiplier: c.id, multiplierName: c.name, relativePower: c.relativePower, predicted: c.exact ? 0 : pair.predicted, measured: c.exact ? 0 : pair.measured };
+}
+
 export const energyOf = (layers: { opsShare: number; relativePower: number }[]) => layers.reduce((s, l) => s + l.opsShare * l.relativePower, 0);
 
 /** Test accuracy of the simulation with `modes`, in batches. */
@@ -107,20 +123,45 @@ export interface MappingOptions extends Omit<ToleranceOptions, 'onProgress' | 's
   probeCount?: number;
   /**
    * Training digits kept out of the retraining: the mapping and every baseline keep the weights
-   * (before retraining or after an epoch) that score best on them.
+   * (before retraining or after an epoch) that score best on them, and the guard checks the
+   * choice on them.
    */
   validation?: Batchable;
+  /**
+   * Largest loss of the choice (before retraining, against the exact multiplier) on the validation
+   * digits, as a fraction; above it the guard steps layers back, one at a time, to more accurate
+   * multipliers. 0 turns the guard off. Default 0.02.
+   */
+  guard?: number;
   shouldStop?: () => boolean;
   onProgress?: (p: MappingProgress) => void;
 }
 
-export type MappingPhase = 'tolerance' | 'error-model' | 'evaluate' | 'retrain' | 'baselines';
+export type MappingPhase = 'tolerance' | 'error-model' | 'guard' | 'evaluate' | 'retrain' | 'baselines';
 export interface MappingProgress {
   phase: MappingPhase;
   /** 0..1 within the phase. */
   fraction: number;
   detail: string;
   tolerance?: ToleranceProgress;
+}
+
+/** One step of the guard: a layer moved to a more accurate multiplier, and the accuracy that reached. */
+export interface GuardStep {
+  layer: string;
+  from: string;
+  to: string;
+  relativeEnergy: number;
+  validationAccuracy: number;
+}
+
+export interface GuardReport {
+  budget: number;
+  /** Validation accuracy of the exact multiplier, and of the choice before any step. */
+  exactAccuracy: number;
+  chosenAccuracy: number;
+  steps: GuardStep[];
+  samples: number;
 }
 
 export interface Baseline {
@@ -138,6 +179,8 @@ export interface MappingResult {
   float: { accuracy: number };
   exact: { accuracy: number };
   mapped: { accuracy: number; relativeEnergy: number };
+  /** The choice as checked on held-out training digits (absent without them or with the guard off). */
+  guard?: GuardReport;
   retrained: { accuracy: number; relativeEnergy: number; selection?: Selection };
   baselines: Baseline[];
   layers: LayerChoice[];
@@ -178,7 +221,7 @@ export function candidateModes(candidates: Candidate[]) {
  */
 export async function mapMultipliers(model: tf.LayersModel, train: Batchable, test: Batchable, candidates: Candidate[], options: MappingOptions = {}): Promise<MappingResult> {
   const started = performance.now();
-  const { retrainEpochs = 1, retrainLearningRate = 1e-4, retrainSchedule = 'cosine', referenceCount = 128, fields = 512, baselines = true, probeCount = 500, batchSize = 64, seed = 1, onProgress, shouldStop = () => false } = options;
+  const { validation, guard: guardBudget = 0.02, retrainEpochs = 1, retrainLearningRate = 1e-4, retrainSchedule = 'cosine', referenceCount = 128, fields = 512, baselines = true, probeCount = 500, batchSize = 64, seed = 1, onProgress, shouldStop = () => false } = options;
   const report = (phase: MappingPhase, fraction: number, detail: string, tolerance?: ToleranceProgress) => onProgress?.({ phase, fraction, detail, tolerance });
   const reference = train.x.slice(0, Math.min(referenceCount, train.count));
   const recalibration = train.x.slice(0, Math.min(RECALIBRATION_SAMPLES, train.count));
@@ -220,9 +263,17 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
       report('error-model', (i + 1) / samples.length, `layer ${s.name}`);
       await yieldToEventLoop();
     }
-    const layers = chooseMultipliers(tolerance.layers, samples, pairs, candidates);
+    let layers = chooseMultipliers(tolerance.layers, samples, pairs, candidates);
     const byId = new Map(candidates.map((c) => [c.id, c]));
-    const modes: Record<string, LayerMode> = Object.fromEntries(layers.map((l) => [l.name, mode.of(byId.get(l.multiplier)!)]));
+    const modesOf = (choice: LayerChoice[]): Record<string, LayerMode> => Object.fromEntries(choice.map((l) => [l.name, mode.of(byId.get(l.multiplier)!)]));
+    let guard: GuardReport | undefined;
+    if (validation && guardBudget > 0 && !shouldStop()) {
+      report('guard', 0, 'checking the choice on held-out training digits');
+      const checked = await guardChoice({ original, exact: mode.uniform(original, null), sim, layers, modesOf, pairs, candidates, validation, calibration: recalibration, budget: guardBudget, report: (f, d) => report('guard', f, d), shouldStop });
+      layers = checked.layers;
+      guard = checked.report;
+    }
+    const modes = modesOf(layers);
     const energy = energyOf(layers);
     report('evaluate', 0, 'test accuracy with the chosen multipliers');
     // BatchNorm statistics as the approximate layers shape them (no weight changes yet).
@@ -231,7 +282,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
 
     report('retrain', 0, 'retraining through the chosen multipliers');
     const retrain = (s: ApproxSimulation, m: Record<string, LayerMode>, phase: MappingPhase, label: string) =>
-      retrainApproximate(s, m, train, { validation: options.validation, epochs: retrainEpochs, batchSize, learningRate: retrainLearningRate, schedule: retrainSchedule, seed, shouldStop, onProgress: (p) => report(phase, p.step / p.totalSteps, `${label}: step ${p.step} of ${p.totalSteps}`) });
+      retrainApproximate(s, m, train, { validation, epochs: retrainEpochs, batchSize, learningRate: retrainLearningRate, schedule: retrainSchedule, seed, shouldStop, onProgress: (p) => report(phase, p.step / p.totalSteps, `${label}: step ${p.step} of ${p.totalSteps}`) });
     const retrained = await retrain(sim, modes, 'retrain', 'mapping');
     const retrainedAccuracy = await accuracyOf(sim, modes, test);
 
@@ -286,6 +337,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
       float: { accuracy: floatAccuracy },
       exact: { accuracy: exactAccuracy },
       mapped: { accuracy: mappedAccuracy, relativeEnergy: energy },
+      ...(guard ? { guard } : {}),
       retrained: { accuracy: retrainedAccuracy, relativeEnergy: energy, selection: retrained.selection },
       baselines: found,
       layers,
@@ -300,6 +352,67 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
     for (const s of sims) s.dispose();
     for (const m of models) m.dispose();
     tf.dispose([reference, recalibration]);
+  }
+}
+
+interface GuardInput {
+  /** The user's model and its exact modes: the accuracy to keep. */
+  original: ApproxSimulation;
+  exact: Record<string, LayerMode>;
+  /** The noise-trained model the choice is for. */
+  sim: ApproxSimulation;
+  layers: LayerChoice[];
+  modesOf: (layers: LayerChoice[]) => Record<string, LayerMode>;
+  pairs: ErrorPair[];
+  candidates: Candidate[];
+  validation: Batchable;
+  calibration: tf.Tensor;
+  budget: number;
+  report: (fraction: number, detail: string) => void;
+  shouldStop: () => boolean;
+}
+
+/** BatchNorm samples per trial of the guard: the baselines' probe uses as many. */
+const GUARD_CALIBRATION = 256;
+
+/**
+ * Checks the choice on held-out training digits before anything is retrained. The Gaussian noise the
+ * tolerances were learned with can be kinder than a multiplier's error (on the ResNet's first block,
+ * BAM(4,8) and TRUNC(9) harm like noise of 1.5–1.7× their std), and a choice that loses more than
+ * `budget` there rarely retrains back. While it does, every layer in turn is tried one step more
+ * accurate (`stepBack`) and the step that scores best is taken.
+ */
+async function guardChoice(g: GuardInput): Promise<{ layers: LayerChoice[]; report: GuardReport }> {
+  const calibration = g.calibration.slice(0, Math.min(GUARD_CALIBRATION, g.calibration.shape[0]));
+  try {
+    const exactAccuracy = await accuracyOf(g.original, g.exact, g.validation);
+    const score = async (layers: LayerChoice[]) => {
+      const modes = g.modesOf(layers);
+      await g.sim.recalibrateBatchNorm(calibration, modes);
+      return accuracyOf(g.sim, modes, g.validation);
+    };
+    let layers = g.layers;
+    let accuracy = await score(layers);
+    const report: GuardReport = { budget: g.budget, exactAccuracy, chosenAccuracy: accuracy, steps: [], samples: g.validation.count };
+    while (exactAccuracy - accuracy > g.budget && !g.shouldStop()) {
+      let best: { layers: LayerChoice[]; accuracy: number; energy: number; from: LayerChoice; to: LayerChoice } | null = null;
+      for (const [i, layer] of layers.entries()) {
+        const to = stepBack(layer, g.pairs, g.candidates);
+        if (!to || g.shouldStop()) continue;
+        g.report(i / layers.length, `step ${report.steps.length + 1}: trying ${layer.name} ${layer.multiplierName} → ${to.multiplierName}`);
+        const trial = layers.map((l, j) => (j === i ? to : l));
+        const a = await score(trial);
+        const energy = energyOf(trial);
+        if (!best || a > best.accuracy || (a === best.accuracy && energy < best.energy)) best = { layers: trial, accuracy: a, energy, from: layer, to };
+      }
+      if (!best) break;
+      layers = best.layers;
+      accuracy = best.accuracy;
+      report.steps.push({ layer: best.from.name, from: best.from.multiplier, to: best.to.multiplier, relativeEnergy: best.energy, validationAccuracy: accuracy });
+    }
+    return { layers, report };
+  } finally {
+    calibration.dispose();
   }
 }
 
