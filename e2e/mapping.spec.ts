@@ -42,8 +42,15 @@ test('mapping: live noise tolerance, error model, chosen multipliers against bas
   expect(correlation).toBeGreaterThan(0.9);
   await expect.poll(() => page.getByTestId('figure-error-model').locator('circle.scatter-point').count()).toBeGreaterThan(50);
 
-  // Baselines: same energy and same accuracy, with their accuracies.
+  // Checked on held-out training digits (1,000 used leave 7,000; 1,000 of them check), and the
+  // retraining kept the weights that scored best there.
+  await expect(page.getByTestId('mapping-guard')).toContainText('on 1,000 training digits the retraining does not use');
+  await expect(page.getByTestId('mapping-selection')).toContainText(/kept the weights (before retraining|after epoch 1)/);
+  await expect(page.getByLabel('Guard (pp lost before retraining)')).toHaveValue('2');
+
+  // Baselines: same energy and same accuracy, with their accuracies and the weights they kept.
   await expect(page.getByTestId('baseline-table').locator('tbody tr')).toHaveCount(2);
+  await expect(page.getByTestId('baseline-table').locator('tbody tr').first().locator('td').last()).toHaveText(/before retraining|after epoch 1/);
 
   // The choice chart exports; so does the error model.
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export Relative power of each layer's multiplier as CSV/ }).click()]);

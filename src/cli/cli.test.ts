@@ -106,7 +106,27 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     expect(r.batchnorm_remeasured_on).toBe(0);
     expect(r.retrained).toMatchObject({ epochs: 1, steps: 8, learning_rate: 0.001, train_limit: 512 });
     expect(r.retrained.accuracy).toBeGreaterThan(r.accuracy + 0.02);
+    // Digits 512–1,511 of the training split, never trained on here, chose between before and after.
+    expect(r.retrained.selection).toMatchObject({ validation_samples: 1000, kept_epoch: 1 });
+    expect(r.retrained.selection.validation_accuracies).toHaveLength(2);
     await expect(cli('evaluate', '--model', 'lenet', '--multiplier', 'tm-2', '--retrain-epochs', '1', '--retrain-lr', 'fast')).rejects.toMatchObject({ stderr: expect.stringContaining('--retrain-lr') });
+  });
+
+  it('maps multipliers per layer and prints the JSON the issue fixes, with the held-out check and the kept epoch', async () => {
+    const args = ['map', '--model', 'lenet', '--epochs', '1', '--train-limit', '512', '--retrain-epochs', '1', '--no-baselines'];
+    const r = JSON.parse((await cli(...args)).stdout);
+    expect(Object.keys(r)).toEqual(expect.arrayContaining(['exact', 'mapped', 'retrained', 'baselines', 'layers']));
+    expect(r.exact.accuracy).toBeGreaterThan(0.95);
+    expect(r.mapped.relative_energy).toBeLessThan(0.9);
+    expect(r.retrained.relative_energy).toBe(r.mapped.relative_energy);
+    expect(r.baselines).toEqual([]);
+    expect(r.layers.map((l: { name: string }) => l.name)).toEqual(['conv1', 'conv2', 'fc1', 'fc2', 'fc3']);
+    expect(r.guard).toMatchObject({ budget_pp: 2, validation_samples: 1000 });
+    expect(r.retrained.selection.validation_accuracies).toHaveLength(2);
+    const off = JSON.parse((await cli(...args, '--validation-limit', '0')).stdout);
+    expect(off.guard).toBeNull();
+    expect(off.retrained.selection).toBeNull();
+    await expect(cli(...args, '--guard', '-1')).rejects.toMatchObject({ stderr: expect.stringContaining('guard') });
   });
 
   it('re-measures BatchNorm through the multipliers unless told to keep the model\'s own statistics', async () => {

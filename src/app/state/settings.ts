@@ -22,6 +22,8 @@ export const settingsSchema = z.object({
   toleranceEpochs: z.coerce.number().int().min(1).max(100).catch(2),
   retrainEpochs: z.coerce.number().int().min(0).max(100).catch(1),
   mappingDigits: z.coerce.number().int().min(64).max(8000).catch(2000),
+  /** Percentage points the choice may lose on held-out training digits before layers step back (0: off). */
+  mappingGuard: z.coerce.number().min(0).max(100).catch(2),
   library: z.enum(LIBRARIES).catch('builtin'),
   /** Operating points (algorithms.md §3): K shared instances, one tolerance scale per point. */
   qosInstances: z.coerce.number().int().min(1).max(16).catch(4),
@@ -46,7 +48,7 @@ export type Settings = z.infer<typeof settingsSchema>;
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
 
 /** Settings that travel in the share link, with their short hash keys. */
-const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', library: 'library', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs', exitFrames: 'frames', exitEpochs: 'xepochs', exitStream: 'xstream', quantMethods: 'qmethods', quantBits: 'qbits', quantEpochs: 'qepochs', quantSamples: 'qsamples' } as const satisfies Partial<Record<keyof Settings, string>>;
+const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', mappingGuard: 'guard', library: 'library', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs', exitFrames: 'frames', exitEpochs: 'xepochs', exitStream: 'xstream', quantMethods: 'qmethods', quantBits: 'qbits', quantEpochs: 'qepochs', quantSamples: 'qsamples' } as const satisfies Partial<Record<keyof Settings, string>>;
 
 export function settingsToHash(s: Settings): string {
   const params = new URLSearchParams();

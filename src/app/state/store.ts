@@ -968,7 +968,7 @@ export const parseScales = (text: string) => text.split(',').map((v) => Number(v
 /** The mapping request from the settings, as the engine takes it. */
 function mappingRequest(): MappingRequest {
   const s = useStudio.getState().settings;
-  return { lambda: s.lambda, epochs: s.toleranceEpochs, retrainEpochs: s.retrainEpochs, trainLimit: s.mappingDigits, library: s.library, batchSize: s.batchSize };
+  return { lambda: s.lambda, epochs: s.toleranceEpochs, retrainEpochs: s.retrainEpochs, trainLimit: s.mappingDigits, guard: s.mappingGuard / 100, library: s.library, batchSize: s.batchSize };
 }
 
 /** One noise/mapping job in the worker: progress into the store, the outcome merged in, errors kept. */

@@ -10,7 +10,7 @@ import { useStudio } from '../state/store';
 
 const PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#bf8700', '#8250df', '#e16f24', '#1b7c83', '#bc4c00', '#6e7781', '#d63384', '#2da44e', '#953800'];
 const LIBRARY_LABELS: Record<(typeof LIBRARIES)[number], string> = { builtin: 'Built-in library', imported: 'Imported tables', all: 'Both' };
-const PHASES: Record<string, string> = { tolerance: 'Learning noise tolerance', 'error-model': 'Error model', evaluate: 'Evaluating', retrain: 'Retraining', baselines: 'Baselines' };
+const PHASES: Record<string, string> = { tolerance: 'Learning noise tolerance', 'error-model': 'Error model', guard: 'Checking the choice', evaluate: 'Evaluating', retrain: 'Retraining', baselines: 'Baselines' };
 
 const SIGMA_SERIES: Series[] = [
   { key: 'sigma', label: 'σ_l (tolerated noise ÷ output std)', color: '#0969da' },
@@ -32,6 +32,14 @@ const TRADE_SERIES: Series[] = [
   { key: 'baseline', label: 'one multiplier everywhere (retrained)', color: '#cf222e' },
   { key: 'exact', label: 'exact multiplier', color: '#6e7781' },
 ];
+
+const keptLabel = (epoch: number) => (epoch === 0 ? 'before retraining' : `after epoch ${epoch}`);
+
+/** Which weights a retraining kept, and why. */
+function selectionText(s: { accuracies: number[]; keptEpoch: number; samples: number }): string {
+  const scores = s.accuracies.map((a, i) => `${i === 0 ? 'before' : `epoch ${i}`} ${pct(a)}`).join(', ');
+  return `The retraining kept the weights ${keptLabel(s.keptEpoch)}: the best on ${s.samples.toLocaleString('en')} held-out training digits (${scores}).`;
+}
 
 export function MappingView() {
   const summary = useStudio((s) => s.summary);
@@ -79,6 +87,17 @@ export function MappingView() {
     return rows;
   }, [mapping.sweep, result]);
 
+  const guardText = useMemo(() => {
+    if (!result) return '';
+    const g = result.guard;
+    if (!g) return 'Not checked on held-out digits: every training sample was used for training (or the guard is off), so the choice stands as the error model made it.';
+    const name = (id: string) => result.candidates.find((c) => c.id === id)?.name ?? id;
+    const head = `Checked before retraining on ${g.samples.toLocaleString('en')} training digits the retraining does not use: exact multiplier ${pct(g.exactAccuracy)}, the choice ${pct(g.chosenAccuracy)}`;
+    if (g.steps.length === 0) return `${head}, within the guard of ${(100 * g.budget).toFixed(1)} pp.`;
+    const steps = g.steps.map((st) => `${st.layer} ${name(st.from)} → ${name(st.to)} (${pct(st.validationAccuracy)}, energy ${pct(st.relativeEnergy, 1)})`).join('; ');
+    return `${head}: more than ${(100 * g.budget).toFixed(1)} pp lost, so layers stepped back to more accurate multipliers, one measured step at a time: ${steps}.`;
+  }, [result]);
+
   if (!summary) return <p className="muted">Open a model first.</p>;
 
   return (
@@ -93,6 +112,7 @@ export function MappingView() {
           <NumberField label="Tolerance epochs" value={settings.toleranceEpochs} min={1} max={100} step={1} integer disabled={busy} onChange={(v) => set('toleranceEpochs', v)} />
           <NumberField label="Retrain epochs" value={settings.retrainEpochs} min={0} max={100} step={1} integer disabled={busy} onChange={(v) => set('retrainEpochs', v)} />
           <NumberField label="Training samples" value={settings.mappingDigits} min={64} max={8000} step={1} integer disabled={busy} onChange={(v) => set('mappingDigits', v)} />
+          <NumberField label="Guard (pp lost before retraining)" value={settings.mappingGuard} min={0} max={100} step="any" disabled={busy} onChange={(v) => set('mappingGuard', v)} />
           <label className="field">
             <span>Multipliers</span>
             <select aria-label="Multipliers to map from" value={settings.library} disabled={busy} onChange={(e) => set('library', e.target.value as (typeof LIBRARIES)[number])}>
@@ -192,6 +212,14 @@ export function MappingView() {
                 <dd data-testid="mapping-saving">{pct(1 - result.retrained.relativeEnergy, 1)}</dd>
               </div>
             </dl>
+            <p className="muted" data-testid="mapping-guard">
+              {guardText}
+            </p>
+            {result.retrained.selection && (
+              <p className="muted" data-testid="mapping-selection">
+                {selectionText(result.retrained.selection)}
+              </p>
+            )}
             <Figure id="mapping-choice" title="Relative power of each layer's multiplier" kind="bar" stacked data={choiceData} x={CHOICE_X} y={CHOICE_Y} series={choiceSeries} height={240} />
             <div className="table-wrap">
               <table data-testid="mapping-table">
@@ -236,6 +264,7 @@ export function MappingView() {
                       <th scope="col" className="num">Rel. energy</th>
                       <th scope="col" className="num">Accuracy, mapped</th>
                       <th scope="col" className="num">Accuracy, retrained</th>
+                      <th scope="col">Weights kept</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -246,6 +275,7 @@ export function MappingView() {
                         <td className="num">{pct(b.relativeEnergy, 1)}</td>
                         <td className="num">{pct(b.accuracyBefore)}</td>
                         <td className="num">{pct(b.accuracy)}</td>
+                        <td>{b.selection ? keptLabel(b.selection.keptEpoch) : 'last epoch'}</td>
                       </tr>
                     ))}
                   </tbody>

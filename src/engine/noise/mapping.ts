@@ -380,7 +380,7 @@ const GUARD_CALIBRATION = 256;
  * tolerances were learned with can be kinder than a multiplier's error (on the ResNet's first block,
  * BAM(4,8) and TRUNC(9) harm like noise of 1.5–1.7× their std), and a choice that loses more than
  * `budget` there rarely retrains back. While it does, every layer in turn is tried one step more
- * accurate (`stepBack`) and the step that scores best is taken.
+ * accurate (`stepBack`) and the step that buys the most accuracy per energy is taken (`cheapestGain`).
  */
 async function guardChoice(g: GuardInput): Promise<{ layers: LayerChoice[]; report: GuardReport }> {
   const calibration = g.calibration.slice(0, Math.min(GUARD_CALIBRATION, g.calibration.shape[0]));
@@ -395,17 +395,16 @@ async function guardChoice(g: GuardInput): Promise<{ layers: LayerChoice[]; repo
     let accuracy = await score(layers);
     const report: GuardReport = { budget: g.budget, exactAccuracy, chosenAccuracy: accuracy, steps: [], samples: g.validation.count };
     while (exactAccuracy - accuracy > g.budget && !g.shouldStop()) {
-      let best: { layers: LayerChoice[]; accuracy: number; energy: number; from: LayerChoice; to: LayerChoice } | null = null;
+      const trials: { layers: LayerChoice[]; accuracy: number; energy: number; from: LayerChoice; to: LayerChoice }[] = [];
       for (const [i, layer] of layers.entries()) {
         const to = stepBack(layer, g.pairs, g.candidates);
         if (!to || g.shouldStop()) continue;
         g.report(i / layers.length, `step ${report.steps.length + 1}: trying ${layer.name} ${layer.multiplierName} → ${to.multiplierName}`);
         const trial = layers.map((l, j) => (j === i ? to : l));
-        const a = await score(trial);
-        const energy = energyOf(trial);
-        if (!best || a > best.accuracy || (a === best.accuracy && energy < best.energy)) best = { layers: trial, accuracy: a, energy, from: layer, to };
+        trials.push({ layers: trial, accuracy: await score(trial), energy: energyOf(trial), from: layer, to });
       }
-      if (!best) break;
+      if (trials.length === 0 || g.shouldStop()) break;
+      const best = cheapestGain(trials, accuracy, energyOf(layers));
       layers = best.layers;
       accuracy = best.accuracy;
       report.steps.push({ layer: best.from.name, from: best.from.multiplier, to: best.to.multiplier, relativeEnergy: best.energy, validationAccuracy: accuracy });
@@ -414,6 +413,19 @@ async function guardChoice(g: GuardInput): Promise<{ layers: LayerChoice[]; repo
   } finally {
     calibration.dispose();
   }
+}
+
+/**
+ * The guard's step: the most accuracy per unit of energy among the steps that gain at least half as
+ * much as the best one (so that a tiny layer's chance gain on a few digits does not win), or, when
+ * none gains, the least harmful.
+ */
+export function cheapestGain<T extends { accuracy: number; energy: number }>(trials: T[], accuracy: number, energy: number): T {
+  const top = Math.max(...trials.map((t) => t.accuracy));
+  if (top <= accuracy) return trials.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.energy < a.energy) ? b : a));
+  const worth = trials.filter((t) => t.accuracy - accuracy >= (top - accuracy) / 2);
+  const rate = (t: T) => (t.accuracy - accuracy) / Math.max(t.energy - energy, 1e-9);
+  return worth.reduce((a, b) => (rate(b) > rate(a) ? b : a));
 }
 
 /** Tolerance and mapping at several λ, without retraining: the energy/accuracy trade-off curve. */
