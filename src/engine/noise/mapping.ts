@@ -90,15 +90,17 @@ export function chooseMultipliers(tolerances: LayerTolerance[], samples: LayerSa
 }
 
 /**
- * The layer's next choice with less predicted error: the lowest-power candidate whose σ̂ is below
- * the present one's (null when the present one is the exact multiplier or nothing is more accurate).
+ * The layer's next choice with clearly less predicted error: the lowest-power candidate whose σ̂ is
+ * at most the present one's ÷ √2, i.e. half the error variance (null when the present one is the
+ * exact multiplier). A smaller step could land on a design as harmful as the present one: on the
+ * ResNet's first block BAM(4,8) predicts 0.93× TRUNC(9)'s error and breaks the network alike.
  */
 export function stepBack(layer: LayerChoice, pairs: ErrorPair[], candidates: Candidate[]): LayerChoice | null {
   const current = candidates.find((c) => c.id === layer.multiplier);
   if (!current || current.exact) return null;
   const better = candidates
     .map((c) => ({ c, pair: pairs.find((p) => p.layer === layer.name && p.multiplier === c.id)! }))
-    .filter(({ c, pair }) => c.exact || pair.predicted < layer.predicted)
+    .filter(({ c, pair }) => c.exact || pair.predicted <= layer.predicted / Math.SQRT2)
     .sort((a, b) => a.c.relativePower - b.c.relativePower || a.pair.predicted - b.pair.predicted)[0];
   if (!better) return null;
   const { c, pair } = better;
