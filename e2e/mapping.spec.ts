@@ -46,7 +46,7 @@ test('mapping: live noise tolerance, error model, chosen multipliers against bas
   // retraining kept the weights that scored best there.
   await expect(page.getByTestId('mapping-guard')).toContainText('on 1,000 training digits the retraining does not use');
   await expect(page.getByTestId('mapping-selection')).toContainText(/kept the weights (before retraining|after epoch 1)/);
-  await expect(page.getByLabel('Guard (pp lost before retraining)')).toHaveValue('2');
+  await expect(page.getByLabel('Guard (pp lost before retraining)')).toHaveValue('5');
 
   // Baselines: same energy and same accuracy, with their accuracies and the weights they kept.
   await expect(page.getByTestId('baseline-table').locator('tbody tr')).toHaveCount(2);

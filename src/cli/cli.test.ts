@@ -121,7 +121,7 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     expect(r.retrained.relative_energy).toBe(r.mapped.relative_energy);
     expect(r.baselines).toEqual([]);
     expect(r.layers.map((l: { name: string }) => l.name)).toEqual(['conv1', 'conv2', 'fc1', 'fc2', 'fc3']);
-    expect(r.guard).toMatchObject({ budget_pp: 2, validation_samples: 1000 });
+    expect(r.guard).toMatchObject({ budget_pp: 5, validation_samples: 1000 });
     expect(r.retrained.selection.validation_accuracies).toHaveLength(2);
     const off = JSON.parse((await cli(...args, '--validation-limit', '0')).stdout);
     expect(off.guard).toBeNull();

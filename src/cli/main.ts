@@ -366,7 +366,7 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
   .option('--library <builtin|DIR>', 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)', 'builtin')
   .option('--no-baselines', 'skip the single-multiplier baselines (each is retrained like the mapping)')
   .option('--validation-limit <n>', VALIDATION_HELP, wholeOrZero('validation limit'), VALIDATION_SAMPLES)
-  .option('--guard <pp>', 'most accuracy the choice may lose on the held-out digits before retraining; above it layers step back to more accurate multipliers (0: off)', nonNegative('guard'), 2)
+  .option('--guard <pp>', 'most accuracy the choice may lose on the held-out digits before retraining; above it layers step back to more accurate multipliers (0: off)', nonNegative('guard'), 5)
   .option('--sweep <λ,λ,…>', 'also map at these λ without retraining: the energy/accuracy curve', (v: string) => v.split(',').map((x) => nonNegative('sweep λ')(x.trim())))
   .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; retrainSchedule: Schedule; library: string; baselines: boolean; validationLimit: number; guard: number; sweep?: number[] }) => {
     const backend = await initNodeBackend(program.opts().backend);

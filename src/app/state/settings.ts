@@ -23,7 +23,7 @@ export const settingsSchema = z.object({
   retrainEpochs: z.coerce.number().int().min(0).max(100).catch(1),
   mappingDigits: z.coerce.number().int().min(64).max(8000).catch(2000),
   /** Percentage points the choice may lose on held-out training digits before layers step back (0: off). */
-  mappingGuard: z.coerce.number().min(0).max(100).catch(2),
+  mappingGuard: z.coerce.number().min(0).max(100).catch(5),
   library: z.enum(LIBRARIES).catch('builtin'),
   /** Operating points (algorithms.md §3): K shared instances, one tolerance scale per point. */
   qosInstances: z.coerce.number().int().min(1).max(16).catch(4),

@@ -132,7 +132,7 @@ export interface MappingOptions extends Omit<ToleranceOptions, 'onProgress' | 's
   /**
    * Largest loss of the choice (before retraining, against the exact multiplier) on the validation
    * digits, as a fraction; above it the guard steps layers back, one at a time, to more accurate
-   * multipliers. 0 turns the guard off. Default 0.02.
+   * multipliers. 0 turns the guard off. Default 0.05.
    */
   guard?: number;
   shouldStop?: () => boolean;
@@ -223,7 +223,7 @@ export function candidateModes(candidates: Candidate[]) {
  */
 export async function mapMultipliers(model: tf.LayersModel, train: Batchable, test: Batchable, candidates: Candidate[], options: MappingOptions = {}): Promise<MappingResult> {
   const started = performance.now();
-  const { validation, guard: guardBudget = 0.02, retrainEpochs = 1, retrainLearningRate = 1e-4, retrainSchedule = 'cosine', referenceCount = 128, fields = 512, baselines = true, probeCount = 500, batchSize = 64, seed = 1, onProgress, shouldStop = () => false } = options;
+  const { validation, guard: guardBudget = 0.05, retrainEpochs = 1, retrainLearningRate = 1e-4, retrainSchedule = 'cosine', referenceCount = 128, fields = 512, baselines = true, probeCount = 500, batchSize = 64, seed = 1, onProgress, shouldStop = () => false } = options;
   const report = (phase: MappingPhase, fraction: number, detail: string, tolerance?: ToleranceProgress) => onProgress?.({ phase, fraction, detail, tolerance });
   const reference = train.x.slice(0, Math.min(referenceCount, train.count));
   const recalibration = train.x.slice(0, Math.min(RECALIBRATION_SAMPLES, train.count));
