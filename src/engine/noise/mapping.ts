@@ -374,9 +374,6 @@ interface GuardInput {
   shouldStop: () => boolean;
 }
 
-/** BatchNorm samples per trial of the guard: the baselines' probe uses as many. */
-const GUARD_CALIBRATION = 256;
-
 /**
  * Checks the choice on held-out training digits before anything is retrained. The Gaussian noise the
  * tolerances were learned with can be kinder than a multiplier's error (on the ResNet's first block,
@@ -385,36 +382,32 @@ const GUARD_CALIBRATION = 256;
  * accurate (`stepBack`) and the step that buys the most accuracy per energy is taken (`cheapestGain`).
  */
 async function guardChoice(g: GuardInput): Promise<{ layers: LayerChoice[]; report: GuardReport }> {
-  const calibration = g.calibration.slice(0, Math.min(GUARD_CALIBRATION, g.calibration.shape[0]));
-  try {
-    const exactAccuracy = await accuracyOf(g.original, g.exact, g.validation);
-    const score = async (layers: LayerChoice[]) => {
-      const modes = g.modesOf(layers);
-      await g.sim.recalibrateBatchNorm(calibration, modes);
-      return accuracyOf(g.sim, modes, g.validation);
-    };
-    let layers = g.layers;
-    let accuracy = await score(layers);
-    const report: GuardReport = { budget: g.budget, exactAccuracy, chosenAccuracy: accuracy, steps: [], samples: g.validation.count };
-    while (exactAccuracy - accuracy > g.budget && !g.shouldStop()) {
-      const trials: { layers: LayerChoice[]; accuracy: number; energy: number; from: LayerChoice; to: LayerChoice }[] = [];
-      for (const [i, layer] of layers.entries()) {
-        const to = stepBack(layer, g.pairs, g.candidates);
-        if (!to || g.shouldStop()) continue;
-        g.report(i / layers.length, `step ${report.steps.length + 1}: trying ${layer.name} ${layer.multiplierName} → ${to.multiplierName}`);
-        const trial = layers.map((l, j) => (j === i ? to : l));
-        trials.push({ layers: trial, accuracy: await score(trial), energy: energyOf(trial), from: layer, to });
-      }
-      if (trials.length === 0 || g.shouldStop()) break;
-      const best = cheapestGain(trials, accuracy, energyOf(layers));
-      layers = best.layers;
-      accuracy = best.accuracy;
-      report.steps.push({ layer: best.from.name, from: best.from.multiplier, to: best.to.multiplier, relativeEnergy: best.energy, validationAccuracy: accuracy });
+  const exactAccuracy = await accuracyOf(g.original, g.exact, g.validation);
+  const score = async (layers: LayerChoice[]) => {
+    const modes = g.modesOf(layers);
+    // As many BatchNorm samples as every reported accuracy: with 256, the ResNet's choice read 3.7 pp lower.
+    await g.sim.recalibrateBatchNorm(g.calibration, modes);
+    return accuracyOf(g.sim, modes, g.validation);
+  };
+  let layers = g.layers;
+  let accuracy = await score(layers);
+  const report: GuardReport = { budget: g.budget, exactAccuracy, chosenAccuracy: accuracy, steps: [], samples: g.validation.count };
+  while (exactAccuracy - accuracy > g.budget && !g.shouldStop()) {
+    const trials: { layers: LayerChoice[]; accuracy: number; energy: number; from: LayerChoice; to: LayerChoice }[] = [];
+    for (const [i, layer] of layers.entries()) {
+      const to = stepBack(layer, g.pairs, g.candidates);
+      if (!to || g.shouldStop()) continue;
+      g.report(i / layers.length, `step ${report.steps.length + 1}: trying ${layer.name} ${layer.multiplierName} → ${to.multiplierName}`);
+      const trial = layers.map((l, j) => (j === i ? to : l));
+      trials.push({ layers: trial, accuracy: await score(trial), energy: energyOf(trial), from: layer, to });
     }
-    return { layers, report };
-  } finally {
-    calibration.dispose();
+    if (trials.length === 0 || g.shouldStop()) break;
+    const best = cheapestGain(trials, accuracy, energyOf(layers));
+    layers = best.layers;
+    accuracy = best.accuracy;
+    report.steps.push({ layer: best.from.name, from: best.from.multiplier, to: best.to.multiplier, relativeEnergy: best.energy, validationAccuracy: accuracy });
   }
+  return { layers, report };
 }
 
 /**
