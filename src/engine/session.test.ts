@@ -148,6 +148,19 @@ describe('Session', () => {
     expect((await session.evaluate()).accuracy).toBe(floatBefore.accuracy);
   });
 
+  it('scores the weights before retraining with BatchNorm measured through the multipliers, as after it', async () => {
+    const session = new Session(nodeHost());
+    const summary = await session.open({ kind: 'zoo', name: 'mobilenet' });
+    const all = Object.fromEntries(summary.layers.filter((l) => ['Conv2D', 'DepthwiseConv2D', 'Dense'].includes(l.type)).map((l) => [l.name, 'bam-3-7']));
+    // A rate too small to move anything: before and after must read alike on the held-out digits.
+    const { selection } = await session.retrainApprox(all, { epochs: 1, batchSize: 64, learningRate: 1e-12, trainLimit: 128, validationLimit: 300 });
+    expect(selection!.samples).toBe(300);
+    const [before, after] = selection!.accuracies;
+    // With the model's own statistics BAM(3,7) reads below 40 % here (the test above).
+    expect(before).toBeGreaterThan(0.9);
+    expect(Math.abs(before - after)).toBeLessThanOrEqual(0.01);
+  });
+
   for (const bad of invalidUploads) {
     it(`rejects an upload with ${bad.name}, naming the problem and changing nothing`, async () => {
       const host = nodeHost();

@@ -366,7 +366,7 @@ export class Session {
 
   /**
    * Training samples after the first `trainLimit`, which a retraining limited to those never sees:
-   * the digits it picks its best epoch on. Null when none are left over or none are asked for.
+   * the digits it picks its epoch on. Undefined when none are left over or none are asked for.
    */
   private heldOut(trainLimit: number | undefined, count = VALIDATION_SAMPLES): Batchable | undefined {
     const task = this.requireTask();
@@ -656,9 +656,13 @@ export class Session {
     this.training = true;
     this.stopRequested = false;
     const data = this.tensors('train', request.trainLimit);
-    const validationCount = request.validationLimit ?? VALIDATION_SAMPLES;
-    const validation = validationCount > 0 ? this.heldOut(request.trainLimit, validationCount) : undefined;
+    const validation = this.heldOut(request.trainLimit, request.validationLimit);
     try {
+      // The weights before retraining are a candidate: score them with statistics measured through the multipliers.
+      if (validation) {
+        const calibration = data.x.slice(0, Math.min(RECALIBRATION_SAMPLES, data.count));
+        await sim.recalibrateBatchNorm(calibration, modes).finally(() => calibration.dispose());
+      }
       const result = await retrainApproximate(sim, modes, data, { ...request, validation, shouldStop: () => this.stopRequested, onProgress });
       return { stepsCompleted: result.stepsCompleted, cancelled: result.cancelled, selection: result.selection };
     } finally {
@@ -688,7 +692,7 @@ export class Session {
     this.training = true;
     this.stopRequested = false;
     const trainSet = this.tensors('train', request.trainLimit);
-    const validation = validationCount > 0 ? this.heldOut(request.trainLimit, validationCount) : undefined;
+    const validation = this.heldOut(request.trainLimit, validationCount);
     try {
       return await job(model, trainSet, test, validation);
     } finally {

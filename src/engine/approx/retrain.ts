@@ -100,6 +100,20 @@ export async function runBatches(sim: ApproxSimulation, data: Batchable, options
   return { stepsCompleted: done, cancelled: false, losses };
 }
 
+/**
+ * Which scored epoch to keep: the latest within SELECTION_MARGIN of the best score. Scoring as the
+ * epochs come, the newest one is kept exactly when it is this one, so one snapshot suffices.
+ */
+export function keptEpoch(accuracies: number[]): number {
+  const bar = Math.max(...accuracies) - SELECTION_MARGIN;
+  return accuracies.findLastIndex((a) => a >= bar);
+}
+
+/**
+ * Retrains through `modes`. With `validation`, the weights as they stand count as epoch 0: their
+ * BatchNorm statistics should already be those measured through `modes`, as every caller measures
+ * them for its accuracy before retraining.
+ */
 export async function retrainApproximate(sim: ApproxSimulation, modes: Record<string, LayerMode>, data: Batchable, options: RetrainOptions): Promise<RetrainResult> {
   const { learningRate, schedule = 'cosine', method = 'fast' } = options;
   const validation = options.epochs > 0 ? options.validation : undefined;
@@ -114,38 +128,32 @@ export async function retrainApproximate(sim: ApproxSimulation, modes: Record<st
     }
   };
   const accuracies: number[] = [];
-  let kept: { epoch: number; accuracy: number; weights: tf.Tensor[] } | null = null;
+  // Declared wider than its initial null: it is assigned in the scoring closure.
+  let kept = null as { epoch: number; weights: tf.Tensor[] } | null;
   const score = async (epoch: number) => {
-    const accuracy = await accuracyOf(sim, modes, validation!);
-    accuracies.push(accuracy);
-    // The latest epoch within the margin of the best so far; a later best moves the bar up and is kept itself.
-    if (kept && accuracy < Math.max(...accuracies) - SELECTION_MARGIN) return;
+    accuracies.push(await accuracyOf(sim, modes, validation!));
+    if (keptEpoch(accuracies) !== epoch) return;
     if (kept) tf.dispose(kept.weights);
-    kept = { epoch, accuracy, weights: sim.model.getWeights().map((w) => w.clone()) };
+    kept = { epoch, weights: sim.model.getWeights().map((w) => w.clone()) };
   };
   const optimizer = tf.train.adam(learningRate);
   const variables = sim.model.trainableWeights.map((w) => w.read() as tf.Variable);
   let result: RetrainResult;
   try {
-    if (validation) {
-      await remeasure();
-      await score(0);
-    }
+    if (validation) await score(0);
     result = await runBatches(sim, data, { ...options, afterEpoch: validation ? async (epoch) => (await remeasure(), await score(epoch)) : undefined }, (xb, yb, at) => {
       setLearningRate(optimizer, scheduledRate(learningRate, schedule, at.step, at.totalSteps));
       return optimizer.minimize(() => crossEntropy(sim.runForTraining(xb, modes, method), yb), true, variables)!;
     });
-    const best = kept as { epoch: number; accuracy: number; weights: tf.Tensor[] } | null;
-    if (best) {
-      // The weights of the best epoch, BatchNorm statistics included; a cancelled epoch counts as unscored.
-      sim.model.setWeights(best.weights);
+    if (kept) {
+      // The kept epoch's weights, BatchNorm statistics included; a cancelled epoch counts as unscored.
+      sim.model.setWeights(kept.weights);
       sim.requantise();
-      result.selection = { accuracies, keptEpoch: best.epoch, samples: validation!.count };
+      result.selection = { accuracies, keptEpoch: kept.epoch, samples: validation!.count };
     } else if (result.stepsCompleted > 0) await remeasure();
   } finally {
     optimizer.dispose();
-    const best = kept as { weights: tf.Tensor[] } | null;
-    if (best) tf.dispose(best.weights);
+    if (kept) tf.dispose(kept.weights);
   }
   return result;
 }

@@ -125,6 +125,17 @@ describe('approximate retraining', () => {
     model.dispose();
   });
 
+  it('keeps the latest epoch within 1 pp of the best held-out score', async () => {
+    const { keptEpoch } = await import('./retrain');
+    // A dip within the margin does not undo a retraining; a drop beyond it does.
+    expect(keptEpoch([0.988, 0.986])).toBe(1);
+    expect(keptEpoch([0.991, 0.96])).toBe(0);
+    // A later best raises the bar for the epochs before it, not for those after.
+    expect(keptEpoch([0.98, 0.995, 0.988])).toBe(2);
+    expect(keptEpoch([0.98, 0.995, 0.984])).toBe(1);
+    expect(keptEpoch([0.97])).toBe(0);
+  });
+
   it('keeps the weights that score best on held-out digits: before retraining when a harmful rate wrecks them, the last epoch when it helps', async () => {
     const { retrainApproximate } = await import('./retrain');
     const digits = await loadDigitsFromDisk();

@@ -46,7 +46,7 @@ export interface Task {
 export function mitbihStream(ecg: MitbihEcg, frames: number): Samples & { name: string } {
   // Windows 0.25 s apart, as the synthetic ECG stream.
   const w = mitbihWindows(ecg, ECG_WINDOW, 32);
-  return { ...head({ values: w.values, divide: 1, labels: w.labels, count: w.count }, ECG_WINDOW, frames), name: 'MIT-BIH record 208 (real, unlabelled)' };
+  return { ...head({ values: w.values, divide: 1, labels: w.labels, count: w.count }, frames), name: 'MIT-BIH record 208 (real, unlabelled)' };
 }
 
 /** What each data set's samples and classes look like, known without loading it: uploads are matched against these. */
@@ -114,10 +114,8 @@ export function rows(s: Samples, from: number, count: number): Samples {
   return { values: s.values.subarray(start * size, (start + n) * size), divide: s.divide, labels: s.labels.subarray(start, start + n), count: n };
 }
 
-function head(s: Samples, size: number, limit?: number): Samples {
-  if (limit === undefined || limit >= s.count) return s;
-  const n = Math.max(0, Math.floor(limit));
-  return { values: s.values.subarray(0, n * size), divide: s.divide, labels: s.labels.subarray(0, n), count: n };
+function head(s: Samples, limit?: number): Samples {
+  return limit === undefined || limit >= s.count ? s : rows(s, 0, limit);
 }
 
 export function digitsTask(digits: Digits): Task {
@@ -168,11 +166,11 @@ export function ecgTask(): Task {
     sampleShape: [1, ECG_WINDOW, 1],
     display: 'waveform',
     recording: true,
-    split: (split, limit) => head(split === 'train' ? train() : test(), ECG_WINDOW, limit),
+    split: (split, limit) => head(split === 'train' ? train() : test(), limit),
     stream(frames, seed) {
       // Windows 0.25 s apart: each overlaps the last by seven eighths.
       const w = windows(((frames - 1) * 32 + ECG_WINDOW) / 128 + 0.01, 300 + seed, 32);
-      return { ...head(w, ECG_WINDOW, frames), name: 'ECG windows' };
+      return { ...head(w, frames), name: 'ECG windows' };
     },
   };
 }
@@ -192,7 +190,7 @@ export function radarTask(): Task {
     sampleShape: [RANGE_BINS, DOPPLER_BINS, 1],
     display: 'image',
     recording: true,
-    split: (split, limit) => head(split === 'train' ? train() : test(), RANGE_BINS * DOPPLER_BINS, limit),
+    split: (split, limit) => head(split === 'train' ? train() : test(), limit),
     stream: (frames, seed) => ({ ...maps(frames, 300 + seed), name: 'radar gestures' }),
   };
 }
@@ -215,7 +213,7 @@ export function keywordsTask(kw: Keywords): Task {
     sampleShape: [1, length, 1],
     display: 'waveform',
     recording: false,
-    split: (split, limit) => (split === 'test' ? head(test(), length, limit) : rendered(keywordSplit(kw, split, { limit }))),
+    split: (split, limit) => (split === 'test' ? head(test(), limit) : rendered(keywordSplit(kw, split, { limit }))),
     stream(frames, seed) {
       const hop = length / 4;
       const clipsNeeded = Math.ceil(((frames - 1) * hop + length) / length) + 1;

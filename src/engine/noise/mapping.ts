@@ -109,7 +109,6 @@ export function stepBack(layer: LayerChoice, pairs: ErrorPair[], candidates: Can
 
 export const energyOf = (layers: { opsShare: number; relativePower: number }[]) => layers.reduce((s, l) => s + l.opsShare * l.relativePower, 0);
 
-/** Test accuracy of the simulation with `modes`, in batches. */
 export const cloneModel = async (model: tf.LayersModel) => modelFromArtifacts(await modelToArtifacts(model));
 
 export interface MappingOptions extends Omit<ToleranceOptions, 'onProgress' | 'shouldStop'> {
