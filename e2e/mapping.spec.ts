@@ -51,6 +51,13 @@ test('mapping: live noise tolerance, error model, chosen multipliers against bas
   // Baselines: same energy and same accuracy, with their accuracies and the weights they kept.
   await expect(page.getByTestId('baseline-table').locator('tbody tr')).toHaveCount(2);
   await expect(page.getByTestId('baseline-table').locator('tbody tr').first().locator('td').last()).toHaveText(/before retraining|after epoch 1/);
+  // The search behind "same accuracy" is listed: probed cheapest first, the reported one among those retrained.
+  const search = page.getByTestId('baseline-search');
+  await search.locator('summary').click();
+  const probed = search.locator('tbody tr');
+  expect(await probed.count()).toBeGreaterThan(0);
+  const sameAccuracy = (await page.getByTestId('baseline-table').locator('tbody tr').nth(1).locator('td').first().textContent())!;
+  await expect(probed.filter({ has: page.getByRole('rowheader', { name: sameAccuracy, exact: true }) }).locator('td').last()).toHaveText(/%$/);
 
   // The choice chart exports; so does the error model.
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export Relative power of each layer's multiplier as CSV/ }).click()]);

@@ -129,6 +129,31 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     await expect(cli(...args, '--guard', '-1')).rejects.toMatchObject({ stderr: expect.stringContaining('guard') });
   });
 
+  it('maps without the excluded multipliers and lists how the same-accuracy baseline was searched', async () => {
+    const args = ['map', '--model', 'lenet', '--epochs', '1', '--train-limit', '512', '--retrain-epochs', '1', '--lambda', '0.5'];
+    const r = JSON.parse((await cli(...args, '--exclude', 'TRUNC(7)', '--exclude', 'bam-2-6')).stdout);
+    expect(r.excluded).toEqual(['TRUNC(7)', 'bam-2-6']);
+    const all = JSON.parse((await cli('multipliers')).stdout).map((m: { id: string }) => m.id);
+    expect(r.candidates).toEqual(expect.arrayContaining(all.filter((id: string) => id !== 'trunc-7' && id !== 'bam-2-6')));
+    expect(r.candidates).toHaveLength(all.length - 2);
+    const probed = r.baseline_search.probes.map((p: { multiplier: string }) => p.multiplier);
+    for (const id of ['trunc-7', 'bam-2-6']) {
+      expect(r.layers.map((l: { multiplier: string }) => l.multiplier)).not.toContain(id);
+      expect(probed).not.toContain(id);
+    }
+    // Cheapest first; every one retrained was probed within reach, and the reported one is among them.
+    const energies = r.baseline_search.probes.map((p: { relative_energy: number }) => p.relative_energy);
+    expect(energies).toEqual([...energies].sort((a, b) => a - b));
+    const hopeful = r.baseline_search.probes.filter((p: { within_reach: boolean }) => p.within_reach).map((p: { multiplier: string }) => p.multiplier);
+    const retrained = r.baseline_search.retrained.map((b: { multiplier: string }) => b.multiplier);
+    expect(hopeful.slice(0, retrained.length)).toEqual(retrained);
+    for (const p of r.baseline_search.probes) expect(p.within_reach).toBe(p.accuracy_before_retraining >= r.retrained.accuracy - 0.02);
+    const same = r.baselines.find((b: { kind: string }) => b.kind === 'same-accuracy');
+    if (same) expect(retrained).toContain(same.multiplier);
+    await expect(cli(...args, '--no-baselines', '--exclude', 'TRUNC(77)')).rejects.toMatchObject({ stderr: expect.stringContaining('no multiplier "TRUNC(77)"') });
+    await expect(cli(...args, '--no-baselines', '--exclude', 'exact')).rejects.toMatchObject({ stderr: expect.stringContaining('cannot be left out') });
+  });
+
   it('re-measures BatchNorm through the multipliers unless told to keep the model\'s own statistics', async () => {
     const run = async (samples: string) => JSON.parse((await cli('evaluate', '--model', 'mobilenet', '--multiplier', 'BAM(3,7)', '--limit', '200', '--batchnorm-samples', samples)).stdout);
     const [kept, remeasured] = await Promise.all([run('0'), run('256')]);

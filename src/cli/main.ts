@@ -20,6 +20,7 @@ import { nodeHost } from '../engine/host-node';
 import { toCsv } from '../engine/util/csv';
 import type { MultiplierDtype } from '../engine/approx/import';
 import { defaultScales } from '../engine/qos/search';
+import type { Baseline } from '../engine/noise/mapping';
 import { readFile, writeFile } from 'node:fs/promises';
 import { augmentWithExits } from '../engine/exits/augment';
 import { labelByFinalClassifier, recordReplay } from '../engine/exits/record';
@@ -343,6 +344,20 @@ const toleranceRequest = (o: NoiseCliOptions) => ({
   seed: o.seed,
 });
 
+const baselineJson = (b: Baseline) => ({ kind: b.kind, multiplier: b.multiplier, multiplier_name: b.multiplierName, relative_energy: b.relativeEnergy, accuracy_before_retraining: b.accuracyBefore, accuracy: b.accuracy, selection: selectionJson(b.selection) });
+
+const LIBRARY_HELP = 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)';
+const EXCLUDE_HELP = 'leave this multiplier (id or name) out of the choice (repeatable)';
+
+/** The multipliers a mapping may choose from: the built-in ones or those imported from DIR, less `exclude`. */
+async function mappingLibrary(session: Session, library: string, exclude: string[]): Promise<MappingLibrary> {
+  const entries: { id: string; name: string }[] = library === 'builtin' ? builtinCatalogue() : await session.importMultipliers(multiplierFilesAt(library));
+  if (exclude.length === 0) return library === 'builtin' ? 'builtin' : entries.map((m) => m.id);
+  const left = new Set(exclude.map((key) => findMultiplier(entries, key).id));
+  if (left.has('exact')) throw new Error('--exclude: the exact multiplier is every mapping\'s reference and cannot be left out');
+  return entries.map((m) => m.id).filter((id) => !left.has(id));
+}
+
 noiseOptions(program.command('tolerance').description('learn how much additive Gaussian noise each multiply layer tolerates')).action(async (opts: NoiseCliOptions) => {
   const backend = await initNodeBackend(program.opts().backend);
   const session = await openModel(opts.model);
@@ -363,15 +378,16 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
   .option('--retrain-epochs <n>', 'approximate retraining epochs after mapping', wholeOrZero('retrain epochs'), 1)
   .option('--retrain-lr <rate>', 'learning rate of the retraining (Adam)', positive('retrain learning rate'), 1e-4)
   .addOption(new Option('--retrain-schedule <schedule>', 'learning-rate schedule of the retraining: cosine anneals to 2 %').choices(['cosine', 'constant']).default('cosine'))
-  .option('--library <builtin|DIR>', 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)', 'builtin')
+  .option('--library <builtin|DIR>', LIBRARY_HELP, 'builtin')
+  .option('--exclude <multiplier>', EXCLUDE_HELP, collect, [])
   .option('--no-baselines', 'skip the single-multiplier baselines (each is retrained like the mapping)')
   .option('--validation-limit <n>', VALIDATION_HELP, wholeOrZero('validation limit'), VALIDATION_SAMPLES)
   .option('--guard <pp>', 'most accuracy the choice may lose on the held-out digits before retraining; above it layers step back to more accurate multipliers (0: off)', nonNegative('guard'), 5)
   .option('--sweep <λ,λ,…>', 'also map at these λ without retraining: the energy/accuracy curve', (v: string) => v.split(',').map((x) => nonNegative('sweep λ')(x.trim())))
-  .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; retrainSchedule: Schedule; library: string; baselines: boolean; validationLimit: number; guard: number; sweep?: number[] }) => {
+  .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; retrainSchedule: Schedule; library: string; exclude: string[]; baselines: boolean; validationLimit: number; guard: number; sweep?: number[] }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const session = await openModel(opts.model);
-    const library: MappingLibrary = opts.library === 'builtin' ? 'builtin' : (await session.importMultipliers(multiplierFilesAt(opts.library))).map((m) => m.id);
+    const library = await mappingLibrary(session, opts.library, opts.exclude);
     const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, retrainSchedule: opts.retrainSchedule, baselines: opts.baselines, validationLimit: opts.validationLimit, guard: opts.guard / 100, library };
     const say = progressLine();
     const r = await session.mapMultipliers(request, (p) => say(`${p.phase}: ${p.detail}`));
@@ -380,6 +396,7 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
       model: opts.model,
       backend,
       library: opts.library,
+      excluded: opts.exclude,
       lambda: opts.lambda,
       float: { accuracy: r.float.accuracy },
       exact: { accuracy: r.exact.accuracy },
@@ -396,8 +413,16 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
       retrained: { accuracy: r.retrained.accuracy, relative_energy: r.retrained.relativeEnergy, selection: selectionJson(r.retrained.selection) },
       energy_saving_pct: 100 * (1 - r.retrained.relativeEnergy),
       accuracy_loss_pp: 100 * (r.exact.accuracy - r.retrained.accuracy),
-      baselines: r.baselines.map((b) => ({ kind: b.kind, multiplier: b.multiplier, multiplier_name: b.multiplierName, relative_energy: b.relativeEnergy, accuracy_before_retraining: b.accuracyBefore, accuracy: b.accuracy, selection: selectionJson(b.selection) })),
+      baselines: r.baselines.map(baselineJson),
+      baseline_search: r.baselineSearch
+        ? {
+            probe_samples: r.baselineSearch.probeSamples,
+            probes: r.baselineSearch.probes.map((p) => ({ multiplier: p.multiplier, multiplier_name: p.multiplierName, relative_energy: p.relativeEnergy, accuracy_before_retraining: p.accuracy, within_reach: p.hopeful })),
+            retrained: r.baselineSearch.retrained.map(baselineJson),
+          }
+        : null,
       error_model_correlation: r.correlation,
+      candidates: r.candidates.map((c) => c.id),
       retraining: { epochs: opts.retrainEpochs, learning_rate: opts.retrainLr, schedule: opts.retrainSchedule },
       layers: r.layers.map((l) => ({
         name: l.name,
@@ -425,12 +450,13 @@ noiseOptions(program.command('qos').description('build quality-of-service operat
   .option('--finetune-lr <rate>', 'fine-tuning learning rate (Adam)', positive('finetune learning rate'), 1e-4)
   .addOption(new Option('--finetune-schedule <schedule>', 'learning-rate schedule of the fine-tuning: cosine anneals to 2 %').choices(['cosine', 'constant']).default('cosine'))
   .addOption(new Option('--weights <which>', 'weights the points share: after noise-tolerance training, or the model’s own').choices(['noise-trained', 'original']).default('noise-trained'))
-  .option('--library <builtin|DIR>', 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)', 'builtin')
+  .option('--library <builtin|DIR>', LIBRARY_HELP, 'builtin')
+  .option('--exclude <multiplier>', EXCLUDE_HELP, collect, [])
   .option('--test-limit <n>', 'measure accuracy on the first n test digits only', int('test limit'))
-  .action(async (opts: NoiseCliOptions & { instances: number; points?: number; scales?: number[]; finetuneEpochs: number; finetuneLr: number; finetuneSchedule: Schedule; weights: 'noise-trained' | 'original'; library: string; testLimit?: number }) => {
+  .action(async (opts: NoiseCliOptions & { instances: number; points?: number; scales?: number[]; finetuneEpochs: number; finetuneLr: number; finetuneSchedule: Schedule; weights: 'noise-trained' | 'original'; library: string; exclude: string[]; testLimit?: number }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const session = await openModel(opts.model);
-    const library: MappingLibrary = opts.library === 'builtin' ? 'builtin' : (await session.importMultipliers(multiplierFilesAt(opts.library))).map((m) => m.id);
+    const library = await mappingLibrary(session, opts.library, opts.exclude);
     const scales = opts.scales ?? defaultScales(opts.points ?? 3);
     if (opts.points !== undefined && opts.scales && opts.scales.length !== opts.points) throw new Error(`--points ${opts.points} but ${opts.scales.length} scales given`);
     const say = progressLine();
@@ -448,6 +474,7 @@ noiseOptions(program.command('qos').description('build quality-of-service operat
       model: opts.model,
       backend,
       library: opts.library,
+      excluded: opts.exclude,
       lambda: opts.lambda,
       float_accuracy: r.floatAccuracy,
       exact_accuracy: exactAccuracy,

@@ -7,6 +7,7 @@ import { NumberField } from '../components/NumberField';
 import { pct } from '../format';
 import { LIBRARIES } from '../state/settings';
 import { useStudio } from '../state/store';
+import type { MappingResult } from '../../engine/noise/mapping';
 
 const PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#bf8700', '#8250df', '#e16f24', '#1b7c83', '#bc4c00', '#6e7781', '#d63384', '#2da44e', '#953800'];
 const LIBRARY_LABELS: Record<(typeof LIBRARIES)[number], string> = { builtin: 'Built-in library', imported: 'Imported tables', all: 'Both' };
@@ -282,6 +283,7 @@ export function MappingView() {
                 </table>
               </div>
             )}
+            {result.baselineSearch && <BaselineSearch search={result.baselineSearch} />}
           </section>
         </>
       )}
@@ -302,5 +304,43 @@ export function MappingView() {
         {tradeData.length > 0 && <Figure id="lambda-sweep" title="Accuracy against relative multiplication energy" kind="scatter" data={tradeData} x={TRADE_X} y={TRADE_Y} series={TRADE_SERIES} pointLabel="point" connect={['sweep', 'mapping']} height={300} />}
       </section>
     </div>
+  );
+}
+
+/** Every single multiplier the same-accuracy search looked at, so its "cheapest" can be checked. */
+function BaselineSearch({ search }: { search: NonNullable<MappingResult['baselineSearch']> }) {
+  const retrained = new Map(search.retrained.map((b) => [b.multiplier, b]));
+  return (
+    <details data-testid="baseline-search">
+      <summary>
+        How the same-accuracy baseline was searched: {search.probes.length} single multipliers probed, {search.retrained.length} retrained
+      </summary>
+      <p className="muted">
+        Cheapest first, each multiplier in every layer is scored before retraining on the first {search.probeSamples.toLocaleString('en')} test digits; those within 2 pp
+        of the mapping&apos;s retrained accuracy are retrained (at most three) until one reaches it.
+      </p>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Multiplier</th>
+              <th scope="col" className="num">Rel. energy</th>
+              <th scope="col" className="num">Probe accuracy</th>
+              <th scope="col" className="num">Retrained</th>
+            </tr>
+          </thead>
+          <tbody>
+            {search.probes.map((p) => (
+              <tr key={p.multiplier}>
+                <th scope="row">{p.multiplierName}</th>
+                <td className="num">{pct(p.relativeEnergy, 1)}</td>
+                <td className="num">{pct(p.accuracy)}</td>
+                <td className="num">{retrained.has(p.multiplier) ? pct(retrained.get(p.multiplier)!.accuracy) : p.hopeful ? 'not needed' : '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </details>
   );
 }

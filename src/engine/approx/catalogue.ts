@@ -22,7 +22,7 @@ export const builtinCatalogue = (): CatalogueEntry[] =>
   builtinLibrary().map((m) => ({ id: m.id, name: m.name, family: m.family, get table() { return m.table; }, power: m.power }));
 
 /** Looks a multiplier up by id or name, case-insensitively. */
-export function findMultiplier(entries: CatalogueEntry[], key: string): CatalogueEntry {
+export function findMultiplier<T extends { id: string; name: string }>(entries: T[], key: string): T {
   const k = key.toLowerCase();
   const hit = entries.find((e) => e.id.toLowerCase() === k || e.name.toLowerCase() === k);
   if (!hit) throw new Error(`no multiplier "${key}"; known: ${entries.map((e) => e.id).join(', ')}`);
