@@ -154,6 +154,17 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     await expect(cli(...args, '--no-baselines', '--exclude', 'exact')).rejects.toMatchObject({ stderr: expect.stringContaining('cannot be left out') });
   });
 
+  it('builds operating points without the excluded multipliers', async () => {
+    const args = ['qos', '--model', 'lenet', '--train-limit', '256', '--epochs', '1', '--finetune-epochs', '0', '--test-limit', '200'];
+    const first = JSON.parse((await cli(...args)).stdout);
+    const excluded: string[] = first.instances;
+    const again = JSON.parse((await cli(...args, ...excluded.flatMap((id) => ['--exclude', id]))).stdout);
+    expect(again.excluded).toEqual(excluded);
+    expect(again.instances).toHaveLength(excluded.length);
+    for (const id of again.instances) expect(excluded).not.toContain(id);
+    for (const p of again.per_layer_optimal) for (const id of Object.values(p.assignment)) expect(excluded).not.toContain(id);
+  });
+
   it('re-measures BatchNorm through the multipliers unless told to keep the model\'s own statistics', async () => {
     const run = async (samples: string) => JSON.parse((await cli('evaluate', '--model', 'mobilenet', '--multiplier', 'BAM(3,7)', '--limit', '200', '--batchnorm-samples', samples)).stdout);
     const [kept, remeasured] = await Promise.all([run('0'), run('256')]);
