@@ -335,7 +335,7 @@ function BaselineSearch({ search }: { search: NonNullable<MappingResult['baselin
                 <th scope="row">{p.multiplierName}</th>
                 <td className="num">{pct(p.relativeEnergy, 1)}</td>
                 <td className="num">{pct(p.accuracy)}</td>
-                <td className="num">{retrained.has(p.multiplier) ? pct(retrained.get(p.multiplier)!.accuracy) : p.hopeful ? 'not needed' : '—'}</td>
+                <td className="num">{retrained.has(p.multiplier) ? pct(retrained.get(p.multiplier)!.accuracy) : p.withinReach ? 'not needed' : '—'}</td>
               </tr>
             ))}
           </tbody>

@@ -181,7 +181,7 @@ export interface BaselineProbe {
   relativeEnergy: number;
   accuracy: number;
   /** Within 2 pp of the mapping's retrained accuracy: retrained as a same-accuracy candidate. */
-  hopeful: boolean;
+  withinReach: boolean;
 }
 
 export interface MappingResult {
@@ -325,7 +325,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
           await probe.recalibrateBatchNorm(recalibration, modes);
           const accuracy = await accuracyOf(probe, modes, probeSet);
           const isHopeful = accuracy >= retrainedAccuracy - 0.02;
-          probes.push({ multiplier: c.id, multiplierName: c.name, relativeEnergy: c.relativePower, accuracy, hopeful: isHopeful });
+          probes.push({ multiplier: c.id, multiplierName: c.name, relativeEnergy: c.relativePower, accuracy, withinReach: isHopeful });
           if (isHopeful) hopeful.push(c);
         }
       } finally {
