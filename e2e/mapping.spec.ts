@@ -10,6 +10,13 @@ test('mapping: live noise tolerance, error model, chosen multipliers against bas
   const view = page.getByTestId('mapping-view');
   await expect(view.getByText('Noise tolerance of LeNet-5')).toBeVisible();
 
+  // BAM(2,8) is left out (LeNet's conv2 takes it otherwise): the choice and the baselines avoid it.
+  const leaveOut = page.getByTestId('mapping-exclude');
+  await leaveOut.locator('summary').click();
+  await leaveOut.getByRole('checkbox', { name: 'BAM(2,8)', exact: true }).check();
+  await expect(leaveOut.locator('summary')).toContainText('1 left out');
+  await expect.poll(() => page.evaluate(() => location.hash)).toContain('exclude=bam-2-8');
+
   await page.getByRole('button', { name: 'Map multipliers' }).click();
   const status = page.getByTestId('mapping-status');
   await expect(status).toContainText('Learning noise tolerance', { timeout: 60_000 });
@@ -56,6 +63,8 @@ test('mapping: live noise tolerance, error model, chosen multipliers against bas
   await search.locator('summary').click();
   const probed = search.locator('tbody tr');
   expect(await probed.count()).toBeGreaterThan(0);
+  await expect(probed.getByRole('rowheader', { name: 'BAM(2,8)', exact: true })).toHaveCount(0);
+  await expect(page.getByTestId('mapping-table').getByText('BAM(2,8)', { exact: true })).toHaveCount(0);
   const sameAccuracy = (await page.getByTestId('baseline-table').locator('tbody tr').nth(1).locator('td').first().textContent())!;
   await expect(probed.filter({ has: page.getByRole('rowheader', { name: sameAccuracy, exact: true }) }).locator('td').last()).toHaveText(/%$/);
 
@@ -77,6 +86,7 @@ test('mapping: live noise tolerance, error model, chosen multipliers against bas
   await waitForModel(page);
   await expect(page.getByTestId('mapping-saving')).toHaveText(saved!);
   await expect(page.getByTestId('figure-lambda-sweep').locator('polyline')).toHaveCount(2);
+  await expect(page.getByTestId('mapping-exclude').locator('summary')).toContainText('1 left out');
 });
 
 test('mapping: cancel stops the tolerance training within a second, and settings are validated', async ({ page }) => {

@@ -349,13 +349,12 @@ const baselineJson = (b: Baseline) => ({ kind: b.kind, multiplier: b.multiplier,
 const LIBRARY_HELP = 'the built-in multipliers, or a folder of .bin tables with a metrics.csv (name, power_mw)';
 const EXCLUDE_HELP = 'leave this multiplier (id or name) out of the choice (repeatable)';
 
-/** The multipliers a mapping may choose from: the built-in ones or those imported from DIR, less `exclude`. */
-async function mappingLibrary(session: Session, library: string, exclude: string[]): Promise<MappingLibrary> {
+/** The multipliers a mapping may choose from (built-in, or imported from DIR) and the ids of those `exclude` names. */
+async function mappingLibrary(session: Session, library: string, exclude: string[]): Promise<{ library: MappingLibrary; exclude: string[] }> {
   const entries: { id: string; name: string }[] = library === 'builtin' ? builtinCatalogue() : await session.importMultipliers(multiplierFilesAt(library));
-  if (exclude.length === 0) return library === 'builtin' ? 'builtin' : entries.map((m) => m.id);
-  const left = new Set(exclude.map((key) => findMultiplier(entries, key).id));
-  if (left.has('exact')) throw new Error('--exclude: the exact multiplier is every mapping\'s reference and cannot be left out');
-  return entries.map((m) => m.id).filter((id) => !left.has(id));
+  const ids = exclude.map((key) => findMultiplier(entries, key).id);
+  if (ids.includes('exact')) throw new Error('--exclude: the exact multiplier is every mapping\'s reference and cannot be left out');
+  return { library: library === 'builtin' ? 'builtin' : entries.map((m) => m.id), exclude: ids };
 }
 
 noiseOptions(program.command('tolerance').description('learn how much additive Gaussian noise each multiply layer tolerates')).action(async (opts: NoiseCliOptions) => {
@@ -387,8 +386,8 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
   .action(async (opts: NoiseCliOptions & { retrainEpochs: number; retrainLr: number; retrainSchedule: Schedule; library: string; exclude: string[]; baselines: boolean; validationLimit: number; guard: number; sweep?: number[] }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const session = await openModel(opts.model);
-    const library = await mappingLibrary(session, opts.library, opts.exclude);
-    const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, retrainSchedule: opts.retrainSchedule, baselines: opts.baselines, validationLimit: opts.validationLimit, guard: opts.guard / 100, library };
+    const choice = await mappingLibrary(session, opts.library, opts.exclude);
+    const request = { ...toleranceRequest(opts), retrainEpochs: opts.retrainEpochs, retrainLearningRate: opts.retrainLr, retrainSchedule: opts.retrainSchedule, baselines: opts.baselines, validationLimit: opts.validationLimit, guard: opts.guard / 100, ...choice };
     const say = progressLine();
     const r = await session.mapMultipliers(request, (p) => say(`${p.phase}: ${p.detail}`));
     const sweep = opts.sweep ? await session.lambdaSweep(opts.sweep, request, (p) => say(`sweep ${p.detail}`)) : undefined;
@@ -456,12 +455,12 @@ noiseOptions(program.command('qos').description('build quality-of-service operat
   .action(async (opts: NoiseCliOptions & { instances: number; points?: number; scales?: number[]; finetuneEpochs: number; finetuneLr: number; finetuneSchedule: Schedule; weights: 'noise-trained' | 'original'; library: string; exclude: string[]; testLimit?: number }) => {
     const backend = await initNodeBackend(program.opts().backend);
     const session = await openModel(opts.model);
-    const library = await mappingLibrary(session, opts.library, opts.exclude);
+    const choice = await mappingLibrary(session, opts.library, opts.exclude);
     const scales = opts.scales ?? defaultScales(opts.points ?? 3);
     if (opts.points !== undefined && opts.scales && opts.scales.length !== opts.points) throw new Error(`--points ${opts.points} but ${opts.scales.length} scales given`);
     const say = progressLine();
     const r = await session.buildOperatingPoints(
-      { ...toleranceRequest(opts), instances: opts.instances, scales, finetuneEpochs: opts.finetuneEpochs, finetuneLearningRate: opts.finetuneLr, finetuneSchedule: opts.finetuneSchedule, weights: opts.weights, library, testLimit: opts.testLimit },
+      { ...toleranceRequest(opts), instances: opts.instances, scales, finetuneEpochs: opts.finetuneEpochs, finetuneLearningRate: opts.finetuneLr, finetuneSchedule: opts.finetuneSchedule, weights: opts.weights, ...choice, testLimit: opts.testLimit },
       (p) => say(`${p.phase}: ${p.detail}`),
     );
     // Switching cost as the slider pays it: re-pointing BatchNorm sets and biases, nothing else.

@@ -158,6 +158,8 @@ export interface MappingRequest extends Omit<MappingOptions, 'onProgress' | 'sho
   /** Measure accuracies on the first n test digits only (quick looks, tests). */
   testLimit?: number;
   library?: MappingLibrary;
+  /** Multiplier ids left out of the choice (the exact multiplier always stays). */
+  exclude?: string[];
 }
 
 export interface SweepPoint {
@@ -182,6 +184,8 @@ export interface QosRequest extends Omit<QosOptions, 'onProgress' | 'shouldStop'
   trainLimit?: number;
   testLimit?: number;
   library?: MappingLibrary;
+  /** Multiplier ids left out of the choice (the exact multiplier always stays). */
+  exclude?: string[];
 }
 
 /** Predictions of a few test digits at one operating point, and what switching and inference took. */
@@ -674,12 +678,12 @@ export class Session {
     }
   }
 
-  /** Multipliers the mapping may choose from: the built-in library, the imported tables, or both. */
-  async mappingCandidates(library: MappingLibrary = 'builtin'): Promise<Candidate[]> {
+  /** Multipliers the mapping may choose from: the built-in library, the imported tables, or both, less `exclude`. */
+  async mappingCandidates(library: MappingLibrary = 'builtin', exclude: string[] = []): Promise<Candidate[]> {
     const entries = await this.multipliers.entries();
     const exact = entries.find((e) => e.id === 'exact')!;
-    const chosen = Array.isArray(library) ? entries.filter((e) => library.includes(e.id)) : entries.filter((e) => library === 'all' || (library === 'builtin') === (e.family !== 'imported'));
-    return candidatesFrom(chosen, exact);
+    const inLibrary = Array.isArray(library) ? entries.filter((e) => library.includes(e.id)) : entries.filter((e) => library === 'all' || (library === 'builtin') === (e.family !== 'imported'));
+    return candidatesFrom(inLibrary.filter((e) => !exclude.includes(e.id)), exact);
   }
 
   /** Runs a long noise/mapping job on the open model with the shared cancel flag and the data it needs. */
@@ -731,13 +735,13 @@ export class Session {
 
   /** Tolerance, error model, per-layer choice, retraining and baselines, on a copy of the open model. */
   async mapMultipliers(request: MappingRequest, onProgress?: (p: MappingProgress) => void): Promise<MappingResult> {
-    const candidates = await this.mappingCandidates(request.library);
+    const candidates = await this.mappingCandidates(request.library, request.exclude);
     return this.mappingJob(request, (model, train, test, validation) => mapMultipliers(model, train, test, candidates, { ...request, validation, onProgress, shouldStop: () => this.stopRequested }), request.validationLimit ?? VALIDATION_SAMPLES);
   }
 
   /** The energy/accuracy curve over several λ (mapping without retraining). */
   async lambdaSweep(lambdas: number[], request: MappingRequest, onProgress?: (p: MappingProgress) => void): Promise<SweepPoint[]> {
-    const candidates = await this.mappingCandidates(request.library);
+    const candidates = await this.mappingCandidates(request.library, request.exclude);
     return this.mappingJob(request, (model, train, test) => lambdaSweep(model, train, test, candidates, lambdas, { ...request, onProgress, shouldStop: () => this.stopRequested }));
   }
 
@@ -747,7 +751,7 @@ export class Session {
    * is not changed.
    */
   async buildOperatingPoints(request: QosRequest, onProgress?: (p: QosProgress) => void): Promise<QosResult> {
-    const candidates = await this.mappingCandidates(request.library);
+    const candidates = await this.mappingCandidates(request.library, request.exclude);
     const key = sourceKey(this.requireSummary().source);
     const { result, network } = await this.mappingJob(request, (model, train, test) => buildOperatingPoints(model, train, test, candidates, { ...request, onProgress, shouldStop: () => this.stopRequested }));
     this.dropOperatingPoints();

@@ -25,6 +25,8 @@ export const settingsSchema = z.object({
   /** Percentage points the choice may lose on held-out training digits before layers step back (0: off). */
   mappingGuard: z.coerce.number().min(0).max(100).catch(5),
   library: z.enum(LIBRARIES).catch('builtin'),
+  /** Multiplier ids the mapping and the operating points leave out, joined by `|` (names may hold commas). */
+  mappingExclude: z.string().max(4000).catch(''),
   /** Operating points (algorithms.md §3): K shared instances, one tolerance scale per point. */
   qosInstances: z.coerce.number().int().min(1).max(16).catch(4),
   qosScales: z
@@ -45,10 +47,14 @@ export const settingsSchema = z.object({
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
+export const EXCLUDE_SEPARATOR = '|';
+/** The ids in `mappingExclude`. */
+export const excludedIds = (s: Pick<Settings, 'mappingExclude'>) => s.mappingExclude.split(EXCLUDE_SEPARATOR).filter((id) => id.length > 0);
+
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
 
 /** Settings that travel in the share link, with their short hash keys. */
-const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', mappingGuard: 'guard', library: 'library', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs', exitFrames: 'frames', exitEpochs: 'xepochs', exitStream: 'xstream', quantMethods: 'qmethods', quantBits: 'qbits', quantEpochs: 'qepochs', quantSamples: 'qsamples' } as const satisfies Partial<Record<keyof Settings, string>>;
+const URL_KEYS = { view: 'view', model: 'model', epochs: 'epochs', batchSize: 'batch', learningRate: 'lr', lambda: 'lambda', toleranceEpochs: 'tepochs', retrainEpochs: 'repochs', mappingDigits: 'digits', mappingGuard: 'guard', library: 'library', mappingExclude: 'exclude', qosInstances: 'k', qosScales: 'scales', qosFinetuneEpochs: 'fepochs', exitFrames: 'frames', exitEpochs: 'xepochs', exitStream: 'xstream', quantMethods: 'qmethods', quantBits: 'qbits', quantEpochs: 'qepochs', quantSamples: 'qsamples' } as const satisfies Partial<Record<keyof Settings, string>>;
 
 export function settingsToHash(s: Settings): string {
   const params = new URLSearchParams();

@@ -18,7 +18,7 @@ import type { EpochRecord, TrainProgress, TrainResult } from '../../engine/train
 import type { NamedBytes } from '../../engine/models/io';
 import type { MultiplierSummary, SimulationForm } from '../../engine/approx/catalogue-store';
 import { Comlink, startEngineWorker, type EngineHandle } from '../engine-client';
-import { DEFAULT_SETTINGS, migrateSettings, STATE_VERSION, type Settings } from './settings';
+import { DEFAULT_SETTINGS, excludedIds, migrateSettings, STATE_VERSION, type Settings } from './settings';
 
 export interface TrainPoint {
   step: number;
@@ -956,6 +956,7 @@ export function qosRequest(): QosRequest {
     epochs: s.toleranceEpochs,
     trainLimit: s.mappingDigits,
     library: s.library,
+    exclude: excludedIds(s),
     batchSize: s.batchSize,
     instances: s.qosInstances,
     scales: parseScales(s.qosScales),
@@ -968,7 +969,7 @@ export const parseScales = (text: string) => text.split(',').map((v) => Number(v
 /** The mapping request from the settings, as the engine takes it. */
 function mappingRequest(): MappingRequest {
   const s = useStudio.getState().settings;
-  return { lambda: s.lambda, epochs: s.toleranceEpochs, retrainEpochs: s.retrainEpochs, trainLimit: s.mappingDigits, guard: s.mappingGuard / 100, library: s.library, batchSize: s.batchSize };
+  return { lambda: s.lambda, epochs: s.toleranceEpochs, retrainEpochs: s.retrainEpochs, trainLimit: s.mappingDigits, guard: s.mappingGuard / 100, library: s.library, exclude: excludedIds(s), batchSize: s.batchSize };
 }
 
 /** One noise/mapping job in the worker: progress into the store, the outcome merged in, errors kept. */

@@ -5,7 +5,7 @@ import { useMemo, useState } from 'react';
 import { Figure, type Series } from '../charts/Figure';
 import { NumberField } from '../components/NumberField';
 import { pct } from '../format';
-import { LIBRARIES } from '../state/settings';
+import { EXCLUDE_SEPARATOR, excludedIds, LIBRARIES } from '../state/settings';
 import { useStudio } from '../state/store';
 import type { MappingResult } from '../../engine/noise/mapping';
 
@@ -125,6 +125,7 @@ export function MappingView() {
             </select>
           </label>
         </div>
+        <LeaveOut disabled={busy} />
         <div className="actions">
           <button type="button" disabled={busy} onClick={() => void learn()}>
             Learn tolerance
@@ -341,6 +342,46 @@ function BaselineSearch({ search }: { search: NonNullable<MappingResult['baselin
           </tbody>
         </table>
       </div>
+    </details>
+  );
+}
+
+/**
+ * Multipliers the mapping (and the QoS view's instances) may not take: a design the target hardware
+ * lacks, or one left out to compare libraries. Kept in the settings and the share link.
+ */
+function LeaveOut({ disabled }: { disabled: boolean }) {
+  const settings = useStudio((s) => s.settings);
+  const set = useStudio((s) => s.set);
+  const multipliers = useStudio((s) => s.multipliers);
+  const load = useStudio((s) => s.loadMultipliers);
+  const excluded = excludedIds(settings);
+  const inLibrary = multipliers.list.filter((m) => m.id !== 'exact' && (settings.library === 'all' || (settings.library === 'imported') === (m.family === 'imported')));
+  const toggle = (id: string, leaveOut: boolean) => {
+    const next = leaveOut ? [...excluded, id] : excluded.filter((x) => x !== id);
+    set('mappingExclude', next.join(EXCLUDE_SEPARATOR));
+  };
+  return (
+    <details className="leave-out" data-testid="mapping-exclude" onToggle={(e) => (e.currentTarget.open ? void load() : undefined)}>
+      <summary>
+        Leave out multipliers{excluded.length > 0 ? `: ${excluded.length} left out` : ''}
+      </summary>
+      <p className="muted">Ticked multipliers are never chosen, here or for the QoS view&apos;s instances. The exact multiplier always stays.</p>
+      {multipliers.status === 'loading' && <p className="muted">Listing multipliers…</p>}
+      {multipliers.status === 'error' && <p className="error">{multipliers.error}</p>}
+      <fieldset className="leave-out-list" disabled={disabled}>
+        <legend className="sr-only">Multipliers to leave out</legend>
+        {inLibrary.map((m) => (
+          <label key={m.id} className="check">
+            <input type="checkbox" checked={excluded.includes(m.id)} onChange={(e) => toggle(m.id, e.target.checked)} /> {m.name}
+          </label>
+        ))}
+      </fieldset>
+      {excluded.length > 0 && (
+        <button type="button" disabled={disabled} onClick={() => set('mappingExclude', '')}>
+          Leave none out
+        </button>
+      )}
     </details>
   );
 }

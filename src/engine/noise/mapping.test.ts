@@ -73,6 +73,14 @@ describe('the guard\'s step', () => {
 });
 
 describe('mapping through the session', () => {
+  it('leaves excluded multipliers out of the candidates, never the exact one', async () => {
+    const session = new Session(nodeHost());
+    const all = await session.mappingCandidates('builtin');
+    const some = await session.mappingCandidates('builtin', ['bam-2-8', 'trunc-8', 'exact']);
+    expect(some.map((c) => c.id)).toEqual(all.map((c) => c.id).filter((id) => id !== 'bam-2-8' && id !== 'trunc-8'));
+    expect(some.some((c) => c.exact)).toBe(true);
+  });
+
   it('learns tolerances and maps LeNet without changing the open model or leaking tensors', async () => {
     const session = new Session(nodeHost());
     await session.open({ kind: 'zoo', name: 'lenet' });
