@@ -2,13 +2,15 @@ import { expect, test } from '@playwright/test';
 import { openStudio, percentOf, waitForModel } from './helpers';
 
 // Small settings keep the build to about a minute in Chromium on wasm.
-const SMALL = '#view=qos&model=lenet&lambda=0.2&tepochs=1&digits=500&library=builtin&k=3&scales=0.3%2C1%2C2&fepochs=1';
+const SMALL = '#view=qos&model=lenet&lambda=0.2&tepochs=1&digits=500&library=builtin&exclude=bam-2-8&k=3&scales=0.3%2C1%2C2&fepochs=1';
 
 test('QoS: build points, the slider switches them live, Pareto chart, demo mode, and a reload keeps it all', async ({ page }) => {
   test.setTimeout(300_000);
   await openStudio(page, SMALL);
   const view = page.getByTestId('qos-view');
   await expect(view.getByText('Operating points for LeNet-5')).toBeVisible();
+  // The Mapping view's left-out multipliers apply here too, and the view says so.
+  await expect(page.getByTestId('qos-excluded')).toHaveText(/One multiplier is left out/);
 
   await page.getByRole('button', { name: 'Build operating points' }).click();
   const status = page.getByTestId('qos-status');
@@ -32,6 +34,9 @@ test('QoS: build points, the slider switches them live, Pareto chart, demo mode,
   await expect(strip).toHaveCount(5);
   await expect(page.getByTestId('digit-strip').first().locator('li')).toHaveCount(12);
   await expect(page.getByTestId('qos-hardware')).toContainText('multiplier instance');
+  const instances = page.getByRole('list', { name: 'Multiplier instances' }).locator('li');
+  await expect(instances).toHaveCount(3);
+  await expect(instances.filter({ hasText: 'BAM(2,8)' })).toHaveCount(0);
 
   // Keyboard on the slider: readouts and strip follow within 100 ms of the move; predictions follow.
   const before = await strip.evaluateAll((items) => items.map((li) => li.getAttribute('data-multiplier')));

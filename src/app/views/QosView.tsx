@@ -7,6 +7,7 @@ import { NumberField } from '../components/NumberField';
 import { QosDemo } from '../components/QosDemo';
 import { pct } from '../format';
 import { parseScales, useStudio } from '../state/store';
+import { excludedIds } from '../state/settings';
 import type { QosResult } from '../../engine/qos/build';
 
 /** One colour per instance, cheapest first; readable on light and dark backgrounds. */
@@ -76,6 +77,11 @@ export function QosView() {
         <p className="muted">
           K multiplier instances are shared by every point: each layer's tolerated noise (learned as in the Mapping view, with its λ, epochs, digits and library) is scaled per point, the (layer, point) pairs are clustered into K groups, and each group takes the cheapest multiplier its centre tolerates. Then all points are fine-tuned together: weights shared, BatchNorm and biases per point. Switching points swaps only those.
         </p>
+        {excludedIds(settings).length > 0 && (
+          <p className="muted" data-testid="qos-excluded">
+            {excludedIds(settings).length === 1 ? 'One multiplier is' : `${excludedIds(settings).length} multipliers are`} left out (Mapping view, “Leave out multipliers”).
+          </p>
+        )}
         <div className="train-form">
           <NumberField label="Instances K" value={settings.qosInstances} min={1} max={16} step={1} integer disabled={busy} onChange={(v) => set('qosInstances', v)} />
           <label className="field">
