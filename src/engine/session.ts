@@ -683,7 +683,12 @@ export class Session {
     const entries = await this.multipliers.entries();
     const exact = entries.find((e) => e.id === 'exact')!;
     const inLibrary = Array.isArray(library) ? entries.filter((e) => library.includes(e.id)) : entries.filter((e) => library === 'all' || (library === 'builtin') === (e.family !== 'imported'));
-    return candidatesFrom(inLibrary.filter((e) => !exclude.includes(e.id)), exact);
+    const candidates = candidatesFrom(inLibrary.filter((e) => !exclude.includes(e.id)), exact);
+    if (!candidates.some((c) => !c.exact)) {
+      const usable = candidatesFrom(inLibrary, exact).some((c) => !c.exact);
+      throw new Error(usable ? 'every multiplier of this library is left out: there is nothing to choose but the exact one' : 'this library has no approximate multiplier with a known power to choose from');
+    }
+    return candidates;
   }
 
   /** Runs a long noise/mapping job on the open model with the shared cancel flag and the data it needs. */

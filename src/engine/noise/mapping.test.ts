@@ -79,6 +79,8 @@ describe('mapping through the session', () => {
     const some = await session.mappingCandidates('builtin', ['bam-2-8', 'trunc-8', 'exact']);
     expect(some.map((c) => c.id)).toEqual(all.map((c) => c.id).filter((id) => id !== 'bam-2-8' && id !== 'trunc-8'));
     expect(some.some((c) => c.exact)).toBe(true);
+    const every = all.filter((c) => !c.exact).map((c) => c.id);
+    await expect(session.mappingCandidates('builtin', every)).rejects.toThrow('nothing to choose');
   });
 
   it('learns tolerances and maps LeNet without changing the open model or leaking tensors', async () => {
