@@ -416,6 +416,8 @@ noiseOptions(program.command('map').description('choose a multiplier per layer f
       baseline_search: r.baselineSearch
         ? {
             probe_samples: r.baselineSearch.probeSamples,
+            within_reach_pp: 100 * r.baselineSearch.margin,
+            most_retrained: r.baselineSearch.maxRetrained,
             probes: r.baselineSearch.probes.map((p) => ({ multiplier: p.multiplier, multiplier_name: p.multiplierName, relative_energy: p.relativeEnergy, accuracy_before_retraining: p.accuracy, within_reach: p.withinReach })),
             retrained: r.baselineSearch.retrained.map(baselineJson),
           }

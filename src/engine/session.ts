@@ -21,6 +21,7 @@ import { simMultiplier } from './approx/catalogue';
 import { RECALIBRATION_SAMPLES, retrainApproximate, VALIDATION_SAMPLES, type Selection } from './approx/retrain';
 import { disposeStatistics, normaliseWith, type BatchNormStatistics } from './train/batchnorm-stats';
 import { sampleLayer } from './noise/error-model';
+import { inMappingLibrary, type MappingLibrary } from './noise/library-choice';
 import { candidateModes, candidatesFrom, cloneModel, lambdaSweep, mapMultipliers, type Candidate, type MappingOptions, type MappingProgress, type MappingResult } from './noise/mapping';
 import { learnTolerance, type LayerTolerance, type ToleranceOptions, type ToleranceProgress, type ToleranceResult } from './noise/tolerance';
 import { yieldToEventLoop } from './util/yield';
@@ -134,9 +135,7 @@ export interface EvaluateApproxOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Multiplier id per multiply layer; layers left out use the exact multiplier. */
-/** 'builtin', 'imported', 'all', or a list of multiplier ids. */
-export type MappingLibrary = 'builtin' | 'imported' | 'all' | string[];
+export type { MappingLibrary } from './noise/library-choice';
 
 export interface ToleranceRequest extends Omit<ToleranceOptions, 'onProgress' | 'shouldStop'> {
   trainLimit?: number;
@@ -168,6 +167,7 @@ export interface SweepPoint {
   accuracy: number;
 }
 
+/** Multiplier id per multiply layer; layers left out use the exact multiplier. */
 export type Assignment = Record<string, string>;
 
 export interface TrainRequest {
@@ -682,7 +682,7 @@ export class Session {
   async mappingCandidates(library: MappingLibrary = 'builtin', exclude: string[] = []): Promise<Candidate[]> {
     const entries = await this.multipliers.entries();
     const exact = entries.find((e) => e.id === 'exact')!;
-    const inLibrary = Array.isArray(library) ? entries.filter((e) => library.includes(e.id)) : entries.filter((e) => library === 'all' || (library === 'builtin') === (e.family !== 'imported'));
+    const inLibrary = entries.filter((e) => inMappingLibrary(e, library));
     const candidates = candidatesFrom(inLibrary.filter((e) => !exclude.includes(e.id)), exact);
     if (!candidates.some((c) => !c.exact)) {
       const usable = candidatesFrom(inLibrary, exact).some((c) => !c.exact);

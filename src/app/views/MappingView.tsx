@@ -8,6 +8,7 @@ import { pct } from '../format';
 import { EXCLUDE_SEPARATOR, excludedIds, LIBRARIES } from '../state/settings';
 import { useStudio } from '../state/store';
 import type { MappingResult } from '../../engine/noise/mapping';
+import { inMappingLibrary } from '../../engine/noise/library-choice';
 
 const PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#bf8700', '#8250df', '#e16f24', '#1b7c83', '#bc4c00', '#6e7781', '#d63384', '#2da44e', '#953800'];
 const LIBRARY_LABELS: Record<(typeof LIBRARIES)[number], string> = { builtin: 'Built-in library', imported: 'Imported tables', all: 'Both' };
@@ -317,8 +318,8 @@ function BaselineSearch({ search }: { search: NonNullable<MappingResult['baselin
         How the same-accuracy baseline was searched: {search.probes.length} single multipliers probed, {search.retrained.length} retrained
       </summary>
       <p className="muted">
-        Cheapest first, each multiplier in every layer is scored before retraining on the first {search.probeSamples.toLocaleString('en')} test digits; those within 2 pp
-        of the mapping&apos;s retrained accuracy are retrained (at most three) until one reaches it.
+        Cheapest first, each multiplier in every layer is scored before retraining on the first {search.probeSamples.toLocaleString('en')} test digits; those within{' '}
+        {Math.round(100 * search.margin)} pp of the mapping&apos;s retrained accuracy are retrained (at most {search.maxRetrained}) until one reaches it.
       </p>
       <div className="table-wrap">
         <table>
@@ -356,7 +357,7 @@ function LeaveOut({ disabled }: { disabled: boolean }) {
   const multipliers = useStudio((s) => s.multipliers);
   const load = useStudio((s) => s.loadMultipliers);
   const excluded = excludedIds(settings);
-  const inLibrary = multipliers.list.filter((m) => m.id !== 'exact' && (settings.library === 'all' || (settings.library === 'imported') === (m.family === 'imported')));
+  const inLibrary = multipliers.list.filter((m) => m.id !== 'exact' && inMappingLibrary(m, settings.library));
   const toggle = (id: string, leaveOut: boolean) => {
     const next = leaveOut ? [...excluded, id] : excluded.filter((x) => x !== id);
     set('mappingExclude', next.join(EXCLUDE_SEPARATOR));

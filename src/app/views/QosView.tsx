@@ -34,6 +34,7 @@ export const instanceColour = (result: QosResult, id: string) => {
 export function QosView() {
   const summary = useStudio((s) => s.summary);
   const settings = useStudio((s) => s.settings);
+  const leftOut = excludedIds(settings).length;
   const set = useStudio((s) => s.set);
   const qos = useStudio((s) => s.qos);
   const mapping = useStudio((s) => s.mapping);
@@ -77,9 +78,9 @@ export function QosView() {
         <p className="muted">
           K multiplier instances are shared by every point: each layer's tolerated noise (learned as in the Mapping view, with its λ, epochs, digits and library) is scaled per point, the (layer, point) pairs are clustered into K groups, and each group takes the cheapest multiplier its centre tolerates. Then all points are fine-tuned together: weights shared, BatchNorm and biases per point. Switching points swaps only those.
         </p>
-        {excludedIds(settings).length > 0 && (
+        {leftOut > 0 && (
           <p className="muted" data-testid="qos-excluded">
-            {excludedIds(settings).length === 1 ? 'One multiplier is' : `${excludedIds(settings).length} multipliers are`} left out (Mapping view, “Leave out multipliers”).
+            {leftOut === 1 ? 'One multiplier is' : `${leftOut} multipliers are`} left out (Mapping view, “Leave out multipliers”).
           </p>
         )}
         <div className="train-form">

@@ -175,12 +175,19 @@ export interface Baseline {
   selection?: Selection;
 }
 
+/**
+ * The same-accuracy search retrains a single multiplier only if, before retraining, it scores within
+ * this much of the mapping's retrained accuracy, and retrains at most PROBE_RETRAINS of them.
+ */
+export const PROBE_MARGIN = 0.02;
+export const PROBE_RETRAINS = 3;
+
 export interface BaselineProbe {
   multiplier: string;
   multiplierName: string;
   relativeEnergy: number;
   accuracy: number;
-  /** Within 2 pp of the mapping's retrained accuracy: retrained as a same-accuracy candidate. */
+  /** Within PROBE_MARGIN of the mapping's retrained accuracy: a same-accuracy candidate. */
   withinReach: boolean;
 }
 
@@ -197,7 +204,7 @@ export interface MappingResult {
    * How the same-accuracy baseline was searched: every single multiplier probed (cheapest first, its
    * accuracy before retraining on the probe digits) and every one retrained, reached or not.
    */
-  baselineSearch?: { probeSamples: number; probes: BaselineProbe[]; retrained: Baseline[] };
+  baselineSearch?: { probeSamples: number; margin: number; maxRetrained: number; probes: BaselineProbe[]; retrained: Baseline[] };
   layers: LayerChoice[];
   pairs: ErrorPair[];
   correlation: number;
@@ -308,8 +315,8 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
       // Same energy: the dearest single multiplier that still costs no more than the mapping.
       const sameEnergy = [...inexact].reverse().find((c) => c.relativePower <= energy) ?? inexact[0];
       // Same accuracy: the cheapest single multiplier that, retrained alike, keeps the mapping's
-      // accuracy. Cheapest first, each is probed on part of the test set; those within 2 pp of the
-      // target before retraining are retrained (at most three), until one reaches it.
+      // accuracy. Cheapest first, each is probed on part of the test set; those within PROBE_MARGIN of
+      // the target before retraining are retrained (at most PROBE_RETRAINS), until one reaches it.
       const probeSet = { x: test.x.slice(0, Math.min(probeCount, test.count)), y: test.y.slice(0, Math.min(probeCount, test.count)), count: Math.min(probeCount, test.count) };
       const probe = ApproxSimulation.calibrate(await fromStart(), reference);
       sims.push(probe);
@@ -317,16 +324,16 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
       const hopeful: Candidate[] = [];
       try {
         for (const [i, c] of inexact.entries()) {
-          if (hopeful.length >= 3 || shouldStop()) break;
+          if (hopeful.length >= PROBE_RETRAINS || shouldStop()) break;
           report('baselines', i / inexact.length, `probing ${c.name} in every layer`);
           const modes = mode.uniform(probe, c);
           // BatchNorm statistics measured through this multiplier on as many samples as every accuracy
           // reported: on 256, TRUNC(8) in the ResNet read 6 pp below its 1,024-sample accuracy.
           await probe.recalibrateBatchNorm(recalibration, modes);
           const accuracy = await accuracyOf(probe, modes, probeSet);
-          const isHopeful = accuracy >= retrainedAccuracy - 0.02;
-          probes.push({ multiplier: c.id, multiplierName: c.name, relativeEnergy: c.relativePower, accuracy, withinReach: isHopeful });
-          if (isHopeful) hopeful.push(c);
+          const withinReach = accuracy >= retrainedAccuracy - PROBE_MARGIN;
+          probes.push({ multiplier: c.id, multiplierName: c.name, relativeEnergy: c.relativePower, accuracy, withinReach });
+          if (withinReach) hopeful.push(c);
         }
       } finally {
         tf.dispose([probeSet.x, probeSet.y]);
@@ -353,7 +360,7 @@ export async function mapMultipliers(model: tf.LayersModel, train: Batchable, te
         if (!best || b.accuracy > best.accuracy) best = b;
       }
       if (best) found.push(best);
-      baselineSearch = { probeSamples: probeSet.count, probes, retrained: tried };
+      baselineSearch = { probeSamples: probeSet.count, margin: PROBE_MARGIN, maxRetrained: PROBE_RETRAINS, probes, retrained: tried };
     }
     return {
       lambda: options.lambda ?? 0.2,
