@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { builtinCatalogue, findMultiplier, simMultiplier } from '../src/engine/approx/catalogue';
 import { multiplierMetrics } from '../src/engine/approx/metrics';
+import { heapKernels, setHeapKernelsEnabled } from '../src/engine/backend/heap-kernels';
 import { ApproxSimulation, type LayerMode, type Method } from '../src/engine/approx/simulate';
 import type { UnsignedMultiplierTable } from '../src/engine/approx/table';
 import { median } from './timing';
@@ -13,6 +14,8 @@ const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export interface LayerBenchResult {
   backend: string;
+  /** Whether the host passes ran as the compiled kernels (heap-kernels.wat) rather than JavaScript. */
+  host_kernels: boolean;
   layer: { batch: number; size: number; in: number; out: number; kernel: number; macs_per_batch: number };
   modes: Record<string, { ms_per_batch: number; ratio_to_float: number; multiplier?: string; rank?: number | null; form?: string; conv_input_channels?: number }>;
   targets: Record<string, { value: number; target: string; met: boolean }>;
@@ -87,7 +90,19 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
   record('stacked_conv_rank8', await paired(() => tf.fused.conv2d({ x: wide, filter: wideKernel, strides: 1, pad: 'same', activation: 'relu' })), { conv_input_channels: wideChannels });
   tf.dispose([wide, wideKernel]);
   log('noise');
-  record('noise', await paired(() => sim.run(x, { conv: { kind: 'noise', relStd: 0.1 } })));
+  const noiseMode: LayerMode = { kind: 'noise', relStd: 0.1 };
+  record('noise', await paired(() => sim.run(x, { conv: noiseMode })));
+  // The same two modes with the host passes in JavaScript: what the compiled kernels gain.
+  const hostKernels = heapKernels() !== null;
+  if (hostKernels) {
+    setHeapKernelsEnabled(false);
+    log('approx_rank8_js_passes');
+    const rank8 = simMultiplier(findMultiplier(catalogue, 'trunc-8')!);
+    record('approx_rank8_js_passes', await paired(() => sim.run(x, { conv: { kind: 'approx', multiplier: rank8 } })), { multiplier: 'TRUNC(8)' });
+    log('noise_js_passes');
+    record('noise_js_passes', await paired(() => sim.run(x, { conv: noiseMode })));
+    setHeapKernelsEnabled(true);
+  }
   sim.dispose();
   model.dispose();
   x.dispose();
@@ -95,6 +110,7 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
   const target = (value: number, limit: number, text: string) => ({ value, target: text, met: value <= limit });
   return {
     backend: tf.getBackend(),
+    host_kernels: hostKernels,
     layer: { batch: B, size: H, in: C, out: O, kernel: 3, macs_per_batch: B * H * W * 9 * C * O },
     modes,
     targets: {

@@ -14,6 +14,7 @@
 // and the middle term needs x only summed over the receptive field: a convolution takes it as ONE
 // extra channel, Σ_c (x_c − z_x), instead of a whole block of C channels.
 import * as tf from '@tensorflow/tfjs';
+import { heapKernels } from '../backend/heap-kernels';
 import { readableStorage, tensorWrittenBy } from '../backend/host-memory';
 import type { Window } from './geometry';
 import type { Affine } from './quantise';
@@ -181,19 +182,23 @@ export function applyActivation<T extends tf.Tensor>(y: T, activation: FusedActi
 
 /**
  * Channel-major stacked operands [B, H, W, C·blocks (+1)] straight from float activations, quantised
- * with the arithmetic of `quantiseActivations` and mapped in the same pass.
+ * with the arithmetic of `quantiseActivations` and mapped in the same pass: by the compiled kernel
+ * where it runs (several times faster), else by the loops below, which compute the same floats.
  */
-function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.Tensor4D {
+export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const { blocks, summed } = k;
   const map = k.operandMap;
   const inv = 1 / act.scale;
   const zx = act.zeroPoint;
   const shift = zx + 0.5;
+  // Before any view is taken: its first call allocates in the backend's memory.
+  const kernels = heapKernels();
   // Written straight into the backend's memory: the stacked operands are `blocks`× the input, and a
   // JavaScript array of that size would be zero-filled and then copied over.
   return tensorWrittenBy([b, h, w, c * blocks + (summed ? 1 : 0)], (out) => {
     const values = readableStorage(x);
+    if (kernels?.stack(values, out, c, inv, shift, map, blocks, summed, -c * zx)) return;
     if (summed) {
       for (let i = 0, dst = 0; i < values.length; ) {
         let sum = 0;

@@ -4,6 +4,7 @@
 // elementwise ops, two copies and a normal generator ten times slower. On webgl the data stay on the GPU.
 import * as tf from '@tensorflow/tfjs';
 import { applyActivation, type FusedActivation } from '../approx/fast';
+import { heapKernels, type HeapKernels } from '../backend/heap-kernels';
 import { writableStorage } from '../backend/host-memory';
 import type { GaussianSource } from '../util/gaussian';
 
@@ -11,7 +12,12 @@ import type { GaussianSource } from '../util/gaussian';
 const CAPS: Partial<Record<FusedActivation, number | null>> = { linear: null, relu: Infinity, relu6: 6 };
 
 /** Mean and population std in one pass; four accumulator pairs so the adds do not wait on one another. */
-function moments(values: Float32Array): { mean: number; std: number } {
+function moments(values: Float32Array, kernels: HeapKernels | null): { mean: number; std: number } {
+  const sums = kernels?.moments(values);
+  if (sums) {
+    const mean = sums.sum / values.length;
+    return { mean, std: Math.sqrt(Math.max(sums.squares / values.length - mean * mean, 0)) };
+  }
   let [s0, s1, s2, s3, q0, q1, q2, q3] = [0, 0, 0, 0, 0, 0, 0, 0];
   const n4 = values.length & ~3;
   for (let i = 0; i < n4; i += 4) {
@@ -51,14 +57,15 @@ export function addRelativeNoise(y: tf.Tensor, relStd: number, source: GaussianS
   }
   const inPass = activation in CAPS;
   const cap = CAPS[activation] ?? null;
+  const kernels = heapKernels();
   const storage = writableStorage(y);
   if (storage) {
-    source.addScaled(storage, moments(storage).std * relStd, cap);
+    source.addScaled(storage, moments(storage, kernels).std * relStd, cap, kernels ? (...args) => kernels.addNoisePairs(...args) : undefined);
     return inPass ? y : tf.tidy(() => applyActivation(y, activation));
   }
   // wasm's dataSync copies; cpu's hands out the shared storage itself.
   const read = y.dataSync() as Float32Array;
   const values = tf.getBackend() === 'cpu' ? read.slice() : read;
-  source.addScaled(values, moments(values).std * relStd, cap);
+  source.addScaled(values, moments(values, null).std * relStd, cap);
   return tf.tidy(() => applyActivation(tf.tensor(values, y.shape), inPass ? 'linear' : activation));
 }

@@ -27,6 +27,9 @@ function quantiles(): Float32Array {
   return QUANTILES;
 }
 
+/** addScaled's loop over pairs done elsewhere: returns the generator's state after it, or null when it did nothing. */
+export type PairKernel = (values: Float32Array, scale: number, cap: number | null, state: number, quantiles: Float32Array) => number | null;
+
 /** A reproducible stream of standard normal samples. */
 export class GaussianSource {
   private state: number;
@@ -40,14 +43,18 @@ export class GaussianSource {
    * values[i] += scale·ε_i in place, in the pass that draws the noise; with `cap`, the result is then
    * clamped to [0, cap] (ReLU for an infinite cap, ReLU6 for 6), which costs less here than a tensor
    * op afterwards. The lower clamp is ½(a + |a|): output signs are random, so a compare-and-branch
-   * mispredicts half the time and would cost more than the noise itself.
+   * mispredicts half the time and would cost more than the noise itself. `pairs`, where given, may
+   * do the same for the first ⌊n/2⌋ pairs (a compiled kernel): it returns the stream's state after
+   * them, or null to leave them to this loop.
    */
-  addScaled(values: Float32Array, scale: number, cap: number | null = null): Float32Array {
+  addScaled(values: Float32Array, scale: number, cap: number | null = null, pairs?: PairKernel): Float32Array {
     const table = quantiles();
     let s = this.state;
     const n = values.length;
     const even = n & ~1;
-    if (cap === null) {
+    const after = pairs?.(values, scale, cap, s, table) ?? null;
+    if (after !== null) s = after;
+    else if (cap === null) {
       for (let i = 0; i < even; i += 2) {
         s ^= s << 13;
         s ^= s >>> 17;

@@ -1,0 +1,119 @@
+// The host passes of the approximate and noisy layers as WebAssembly (heap-kernels.wat) that imports
+// the tfjs wasm backend's own memory, so it reads and writes tensors where they lie. In JavaScript the
+// operand stacking of a rank-8 layer took as long as 0.8 float layers; here it copies each code's row
+// of mapped operands with 16-byte vector moves. Every kernel computes what the JavaScript pass
+// computes, bit for bit (heap-kernels.test.ts), and callers keep that pass for when there is no
+// kernel: another backend, a backend built with shared memory (threads), no SIMD, or a view that
+// does not lie in the backend's memory.
+import * as tf from '@tensorflow/tfjs';
+import { HEAP_KERNELS_WASM } from './heap-kernels.wasm';
+
+interface KernelExports {
+  stack(src: number, pixels: number, channels: number, inv: number, shift: number, map: number, stride: number, blocks: number, summed: number, sumOffset: number, dst: number, vector: number): number;
+  moments(ptr: number, n: number): [number, number];
+  noise(ptr: number, pairs: number, scale: number, clamp: number, cap: number, state: number, table: number): number;
+}
+
+interface EmscriptenModule {
+  _malloc(bytes: number): number;
+  asm?: Record<string, unknown>;
+}
+
+/** Widest operand row the stacking scratch holds: R + 1 terms for R up to the lookup limit, rounded up to a vector. */
+const MAX_STRIDE = 32;
+
+let cached: { memory: WebAssembly.Memory; kernels: HeapKernels | null } | null = null;
+let enabled = true;
+
+/** Turns the kernels off (or back on): for tests and benchmarks that time or check the JavaScript passes. */
+export function setHeapKernelsEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * The kernels bound to the active wasm backend's memory, or null where they cannot run. Call it
+ * before taking views of tensors: the first call allocates the kernels' scratch in that memory, which
+ * may grow it and detach earlier views.
+ */
+export function heapKernels(): HeapKernels | null {
+  if (!enabled || tf.getBackend() !== 'wasm') return null;
+  const module = (tf.backend() as unknown as { wasm?: EmscriptenModule }).wasm;
+  const memory = Object.values(module?.asm ?? {}).find((v): v is WebAssembly.Memory => v instanceof WebAssembly.Memory);
+  if (!module || !memory) return null;
+  if (cached?.memory !== memory) cached = { memory, kernels: HeapKernels.create(module, memory) };
+  return cached.kernels;
+}
+
+export class HeapKernels {
+  private constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly exports: KernelExports,
+    /** MAX_STRIDE·256 floats for the operand map of the layer being stacked. */
+    private readonly scratch: number,
+    /** The 65,536 Gaussian quantiles, copied in on first use. */
+    private readonly quantiles: number,
+    private quantilesWritten = false,
+  ) {}
+
+  static create(module: EmscriptenModule, memory: WebAssembly.Memory): HeapKernels | null {
+    try {
+      // A threaded build shares its memory, and importing it would need a module declared so.
+      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
+      const bytes = Uint8Array.from(atob(HEAP_KERNELS_WASM), (c) => c.charCodeAt(0));
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+      const scratch = module._malloc(MAX_STRIDE * 256 * 4);
+      const quantiles = module._malloc(65536 * 4);
+      if (!scratch || !quantiles) return null;
+      return new HeapKernels(memory, instance.exports as unknown as KernelExports, scratch, quantiles);
+    } catch {
+      return null;
+    }
+  }
+
+  private onHeap(...views: Float32Array[]): boolean {
+    return views.every((v) => v.buffer === this.memory.buffer);
+  }
+
+  /**
+   * Quantises `src` (pixels of `channels` floats) with code = clamp(⌊x·inv + shift⌋, 0, 255) and
+   * writes each code's row of `blocks` floats from `map` (256 rows) to `dst`, then, when `summed`,
+   * Σ code + sumOffset per pixel. False, with nothing written, when it cannot run here.
+   */
+  stack(src: Float32Array, dst: Float32Array, channels: number, inv: number, shift: number, map: Float32Array, blocks: number, summed: boolean, sumOffset: number): boolean {
+    const stride = Math.ceil(blocks / 4) * 4;
+    if (stride > MAX_STRIDE || !this.onHeap(src, dst) || src.length % channels !== 0) return false;
+    const pixels = src.length / channels;
+    const width = channels * blocks + (summed ? 1 : 0);
+    if (dst.length !== pixels * width) return false;
+    const rows = new Float32Array(this.memory.buffer, this.scratch, 256 * stride);
+    for (let code = 0; code < 256; code++) rows.set(map.subarray(code * blocks, (code + 1) * blocks), code * stride);
+    // A vector copy writes up to 3 floats past its row; the last pixels are copied float by float so
+    // that nothing lands past `dst`.
+    const tail = Math.min(pixels, Math.ceil(3 / width));
+    const args = [channels, inv, shift, this.scratch, stride, blocks, summed ? 1 : 0, sumOffset] as const;
+    const next = this.exports.stack(src.byteOffset, pixels - tail, ...args, dst.byteOffset, 1);
+    this.exports.stack(src.byteOffset + (pixels - tail) * channels * 4, tail, ...args, next, 0);
+    return true;
+  }
+
+  /** Σ v and Σ v² in float64, summed as `moments` in noise/inject.ts sums them; null when it cannot run here. */
+  moments(values: Float32Array): { sum: number; squares: number } | null {
+    if (!this.onHeap(values)) return null;
+    const [sum, squares] = this.exports.moments(values.byteOffset, values.length);
+    return { sum, squares };
+  }
+
+  /**
+   * values[i] += quantiles[index]·scale over the first ⌊n/2⌋ pairs, indices from the xorshift32
+   * stream at `state` as GaussianSource draws them, clamped to [0, cap] unless cap is null. Returns
+   * the stream's state after, or null (nothing written) when it cannot run here.
+   */
+  addNoisePairs(values: Float32Array, scale: number, cap: number | null, state: number, quantiles: Float32Array): number | null {
+    if (!this.onHeap(values)) return null;
+    if (!this.quantilesWritten) {
+      new Float32Array(this.memory.buffer, this.quantiles, 65536).set(quantiles);
+      this.quantilesWritten = true;
+    }
+    return this.exports.noise(values.byteOffset, values.length >> 1, scale, cap === null ? 0 : 1, cap ?? 0, state, this.quantiles);
+  }
+}
