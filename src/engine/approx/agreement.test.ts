@@ -35,6 +35,9 @@ function kernel(shape: [number, number, number, number], channels: number, seed:
 
 const layers: { name: string; x: QuantisedInput; w: QuantisedKernel; win: Window; depthwise: boolean }[] = [
   { name: 'conv 3x3 stride 2', x: input([2, 9, 9, 8], 1), w: kernel([3, 3, 8, 6], 6, 2), win: { kh: 3, kw: 3, strides: [2, 2], padding: 'same' }, depthwise: false },
+  // Stride 1: on wasm by Winograd F(2×2, 3×3), odd sizes and channel counts to reach its edges.
+  { name: 'conv 3x3 stride 1 same', x: input([2, 7, 9, 5], 7), w: kernel([3, 3, 5, 6], 6, 8), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, depthwise: false },
+  { name: 'conv 3x3 stride 1 valid', x: input([1, 8, 7, 3], 9), w: kernel([3, 3, 3, 5], 5, 10), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'valid' }, depthwise: false },
   { name: 'depthwise 3x3', x: input([2, 8, 8, 6], 3), w: kernel([3, 3, 6, 1], 6, 4), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, depthwise: true },
   { name: 'dense 120→10', x: input([4, 1, 1, 120], 5), w: kernel([1, 1, 120, 10], 10, 6), win: { kh: 1, kw: 1, strides: [1, 1], padding: 'valid' }, depthwise: false },
 ];
@@ -94,5 +97,29 @@ describe('every multiplier: the whole model predicts the same classes fast and b
       const [fast, reference] = tf.tidy(() => [tf.argMax(sim.run(data.x, modes, 'fast'), 1).dataSync(), tf.argMax(sim.run(data.x, modes, 'reference'), 1).dataSync()]);
       expect(Array.from(fast), entry.name).toEqual(Array.from(reference));
     }
+  });
+});
+
+describe('the ResNet (3×3 stride-1 layers by Winograd on wasm) predicts the same classes fast and by reference', () => {
+  it.each(['TRUNC(8)', 'TM(2)', 'mul8u_12N4'])('with %s in every layer', async (name) => {
+    const digits = await loadDigitsFromDisk();
+    const model = await loadShippedModel('resnet');
+    const calib = sliceToTensors(sliceDigits(digits, 'train', 128), [28, 28, 1]);
+    const sim = ApproxSimulation.calibrate(model, calib.x);
+    const data = sliceToTensors(sliceDigits(digits, 'test', 8), [28, 28, 1]);
+    const m = simMultiplier(entries.find((e) => e.name === name)!);
+    const modes: Record<string, LayerMode> = Object.fromEntries(sim.multiplyLayers().map((n) => [n, { kind: 'approx', multiplier: m }]));
+    const [fast, reference, fastLogits, referenceLogits] = tf.tidy((): [Int32Array, Int32Array, Float32Array, Float32Array] => {
+      const f = sim.run(data.x, modes, 'fast');
+      const r = sim.run(data.x, modes, 'reference');
+      return [tf.argMax(f, 1).dataSync() as Int32Array, tf.argMax(r, 1).dataSync() as Int32Array, Float32Array.from(f.dataSync()), Float32Array.from(r.dataSync())];
+    });
+    expect(Array.from(fast)).toEqual(Array.from(reference));
+    const maxAbs = referenceLogits.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    const maxDiff = fastLogits.reduce((a, v, i) => Math.max(a, Math.abs(v - referenceLogits[i])), 0);
+    expect(maxDiff).toBeLessThanOrEqual(maxAbs * 1e-4);
+    sim.dispose();
+    model.dispose();
+    tf.dispose([calib.x, calib.y, data.x, data.y]);
   });
 });

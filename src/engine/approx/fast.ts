@@ -14,11 +14,12 @@
 // and the middle term needs x only summed over the receptive field: a convolution takes it as ONE
 // extra channel, Σ_c (x_c − z_x), instead of a whole block of C channels.
 import * as tf from '@tensorflow/tfjs';
-import { heapKernels } from '../backend/heap-kernels';
 import { readableStorage, tensorWrittenBy } from '../backend/host-memory';
-import type { Window } from './geometry';
+import { heapKernels, type HeapKernels } from '../backend/heap-kernels';
+import { place, type Window } from './geometry';
 import type { Affine } from './quantise';
 import type { QuantisedInput, QuantisedKernel } from './reference';
+import { winogradConv, winogradWeights, winogradWindow, type WinogradWeights } from './winograd';
 
 export interface Factors {
   u: Float32Array[];
@@ -54,6 +55,8 @@ export interface PreparedKernel {
    */
   offset: tf.Tensor1D | null;
   zeroPoint: number;
+  /** The stacked kernel transformed for Winograd's F(2×2, 3×3), made on first use (3×3 kernels on the wasm backend only). */
+  winograd?: WinogradWeights;
 }
 
 /** Activations tfjs fuses into a convolution. */
@@ -119,7 +122,7 @@ export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: b
   };
 }
 
-export const kernelTensors = (k: PreparedKernel): tf.Tensor[] => [k.stacked, k.operandTable, ...(k.offset ? [k.offset] : [])];
+export const kernelTensors = (k: PreparedKernel): tf.Tensor[] => [k.stacked, k.operandTable, ...(k.offset ? [k.offset] : []), ...(k.winograd?.u ?? [])];
 
 export function disposeKernel(k: PreparedKernel): void {
   tf.dispose(kernelTensors(k));
@@ -132,7 +135,12 @@ export function disposeKernel(k: PreparedKernel): void {
  */
 export function fastLayer(x: tf.Tensor4D, act: Affine, k: PreparedKernel, win: Window, epilogue: Epilogue = {}, mapOn: 'auto' | 'device' | 'host' = 'auto'): tf.Tensor4D {
   const device = mapOn === 'device' || (mapOn === 'auto' && tf.getBackend() === 'webgl');
-  if (!device) return tf.tidy(() => convolve(stackFloats(x, act, k), k, win, epilogue));
+  if (!device) {
+    const kernels = heapKernels();
+    const winograd = kernels && winogradFor(k, win, x.shape[1], x.shape[2], kernels);
+    if (winograd) return tf.tidy(() => viaWinograd(stackFloats(x, act, k, winograd.k), k, winograd, win, epilogue, kernels));
+    return tf.tidy(() => convolve(stackFloats(x, act, k), k, win, epilogue));
+  }
   return tf.tidy(() => {
     const codes = quantiseOnDevice(x, act).toInt();
     const [b, h, w, c] = codes.shape;
@@ -150,7 +158,35 @@ export function quantiseOnDevice(x: tf.Tensor4D, act: Affine): tf.Tensor4D {
 
 /** Approximate layer on activation codes already on the host. */
 export function fastConv(input: QuantisedInput, k: PreparedKernel, win: Window, epilogue: Epilogue = {}): tf.Tensor4D {
+  const kernels = heapKernels();
+  const winograd = kernels && winogradFor(k, win, input.shape[1], input.shape[2], kernels);
+  if (winograd) return tf.tidy(() => viaWinograd(stackCodes(input, k, winograd.k), k, winograd, win, epilogue, kernels));
   return tf.tidy(() => convolve(stackCodes(input, k), k, win, epilogue));
+}
+
+/** The layer's Winograd weights where F(2×2, 3×3) computes it here (wasm, 3×3, stride 1, not depthwise), else null. */
+function winogradFor(k: PreparedKernel, win: Window, h: number, w: number, kernels: HeapKernels): WinogradWeights | null {
+  if (k.depthwise || !winogradWindow(win) || !kernels.stacks(k.blocks)) return null;
+  const { outH, outW } = place(h, w, win);
+  if (outH <= 0 || outW <= 0) return null;
+  if (!k.winograd) {
+    const [, , cin, cout] = k.stacked.shape;
+    // Cached with the kernel across runs, like its other tensors.
+    k.winograd = winogradWeights(k.stacked.dataSync() as Float32Array, cin, cout);
+    k.winograd.u.forEach((t) => tf.keep(t));
+  }
+  return k.winograd;
+}
+
+const IN_KERNEL = new Set<FusedActivation>(['linear', 'relu', 'relu6']);
+
+function viaWinograd(stacked: tf.Tensor4D, k: PreparedKernel, winograd: WinogradWeights, win: Window, { bias, activation = 'linear' }: Epilogue, kernels: HeapKernels): tf.Tensor4D {
+  const cout = k.stacked.shape[3];
+  const b = !k.offset ? bias : bias ? tf.add(bias, k.offset) : k.offset;
+  const inKernel = IN_KERNEL.has(activation) ? (activation as 'linear' | 'relu' | 'relu6') : null;
+  const y = winogradConv(stacked, winograd, cout, win.padding, b ? (b.dataSync() as Float32Array) : null, inKernel, kernels);
+  if (!y) throw new Error('Winograd convolution could not run on this backend');
+  return inKernel ? y : applyActivation(y, activation);
 }
 
 function convolve(stacked: tf.Tensor4D, k: PreparedKernel, win: Window, { bias, activation = 'linear' }: Epilogue): tf.Tensor4D {
@@ -185,9 +221,11 @@ export function applyActivation<T extends tf.Tensor>(y: T, activation: FusedActi
  * with the arithmetic of `quantiseActivations` and mapped in the same pass: by the compiled kernel
  * where it runs (several times faster), else by the loops below, which compute the same floats.
  */
-export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.Tensor4D {
+export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel, width?: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const { blocks, summed } = k;
+  const natural = c * blocks + (summed ? 1 : 0);
+  const pad = (width ?? natural) - natural;
   const map = k.operandMap;
   const inv = 1 / act.scale;
   const zx = act.zeroPoint;
@@ -196,10 +234,10 @@ export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.
   const kernels = heapKernels();
   // Written straight into the backend's memory: the stacked operands are `blocks`× the input, and a
   // JavaScript array of that size would be zero-filled and then copied over.
-  return tensorWrittenBy([b, h, w, c * blocks + (summed ? 1 : 0)], (out) => {
+  return tensorWrittenBy([b, h, w, natural + pad], (out) => {
     const values = readableStorage(x);
-    if (kernels?.stack(values, out, c, inv, shift, map, blocks, summed, -c * zx)) return;
-    if (summed) {
+    if (kernels?.stack(values, out, c, inv, shift, map, blocks, summed, -c * zx, pad)) return;
+    if (summed || pad > 0) {
       for (let i = 0, dst = 0; i < values.length; ) {
         let sum = 0;
         for (const end = i + c; i < end; i++) {
@@ -209,7 +247,8 @@ export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.
           const row = code * blocks;
           for (let r = 0; r < blocks; r++) out[dst++] = map[row + r];
         }
-        out[dst++] = sum - c * zx;
+        if (summed) out[dst++] = sum - c * zx;
+        for (let z = 0; z < pad; z++) out[dst++] = 0;
       }
     } else if (blocks === 1 && k.form === 'error') {
       for (let i = 0; i < values.length; i++) {
@@ -226,10 +265,12 @@ export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel): tf.
   }) as tf.Tensor4D;
 }
 
-function stackCodes(input: QuantisedInput, k: PreparedKernel): tf.Tensor4D {
+function stackCodes(input: QuantisedInput, k: PreparedKernel, width?: number): tf.Tensor4D {
   const [b, h, w, c] = input.shape;
   const { blocks, summed } = k;
-  return tensorWrittenBy([b, h, w, c * blocks + (summed ? 1 : 0)], (out) => {
+  const natural = c * blocks + (summed ? 1 : 0);
+  const pad = (width ?? natural) - natural;
+  return tensorWrittenBy([b, h, w, natural + pad], (out) => {
     for (let i = 0, dst = 0; i < input.codes.length; ) {
       let sum = 0;
       for (const end = i + c; i < end; i++) {
@@ -239,6 +280,7 @@ function stackCodes(input: QuantisedInput, k: PreparedKernel): tf.Tensor4D {
         for (let r = 0; r < blocks; r++) out[dst++] = k.operandMap[row + r];
       }
       if (summed) out[dst++] = sum - c * input.zeroPoint;
+      for (let z = 0; z < pad; z++) out[dst++] = 0;
     }
   }) as tf.Tensor4D;
 }

@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileKernels, KERNEL_MODULE } from '../../../scripts/build-kernels';
-import { stackFloats } from '../approx/fast';
+import { builtinCatalogue, findMultiplier, simMultiplier } from '../approx/catalogue';
+import { disposeKernel, fastLayer, prepareKernel, stackFloats } from '../approx/fast';
 import type { PreparedKernel } from '../approx/fast';
+import { quantiseWeights } from '../approx/quantise';
 import { addRelativeNoise } from '../noise/inject';
 import { GaussianSource } from '../util/gaussian';
 import { heapKernels, setHeapKernelsEnabled } from './heap-kernels';
@@ -116,5 +118,35 @@ describe('heap kernels', () => {
     // The noise is there at all: most values moved.
     const moved = fast.filter((b, i) => b !== new Uint32Array(values.buffer)[i]).length;
     expect(moved).toBeGreaterThan(values.length * 0.5);
+  });
+
+  it('run a 3×3 stride-1 layer by Winograd, the same output as the direct convolution, and leak nothing', () => {
+    const x = tf.tensor4d(Float32Array.from(activations(2 * 9 * 11 * 6, 3), (v) => (Number.isNaN(v) ? 0 : v)), [2, 9, 11, 6]);
+    const act = { scale: 1 / 255, zeroPoint: 0 };
+    const { codes, q } = quantiseWeights(Float32Array.from({ length: 9 * 6 * 10 }, (_, i) => Math.sin(i * 1.7)), 10, true);
+    const m = simMultiplier(findMultiplier(builtinCatalogue(), 'trunc-8')!);
+    const bias = tf.tensor1d(Array.from({ length: 10 }, (_, i) => i * 0.1 - 0.4));
+    const run = (k: PreparedKernel) => {
+      const y = fastLayer(x, act, k, { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, { bias, activation: 'relu' });
+      const values = Float32Array.from(y.dataSync());
+      y.dispose();
+      return values;
+    };
+    const viaWinograd = prepareKernel({ codes, shape: [3, 3, 6, 10], q }, m.factors!, false, act);
+    const first = run(viaWinograd);
+    expect(viaWinograd.winograd?.u).toHaveLength(16);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) expect(run(viaWinograd)).toEqual(first);
+    expect(tf.memory().numTensors).toBe(before);
+    setHeapKernelsEnabled(false);
+    const direct = prepareKernel({ codes, shape: [3, 3, 6, 10], q }, m.factors!, false, act);
+    const plain = run(direct);
+    expect(direct.winograd).toBeUndefined();
+    const maxAbs = plain.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    expect(maxAbs).toBeGreaterThan(0);
+    for (let i = 0; i < plain.length; i++) expect(Math.abs(first[i] - plain[i])).toBeLessThanOrEqual(maxAbs * 1e-5);
+    disposeKernel(viaWinograd);
+    disposeKernel(direct);
+    tf.dispose([x, bias]);
   });
 });

@@ -9,7 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { HEAP_KERNELS_WASM } from './heap-kernels.wasm';
 
 interface KernelExports {
-  stack(src: number, pixels: number, channels: number, inv: number, shift: number, map: number, stride: number, blocks: number, summed: number, sumOffset: number, dst: number, vector: number): number;
+  stack(src: number, pixels: number, channels: number, inv: number, shift: number, map: number, stride: number, blocks: number, summed: number, sumOffset: number, dst: number, vector: number, pad: number): number;
+  winograd_input(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number): void;
+  winograd_output(srcs: number, images: number, outH: number, outW: number, o: number, op: number, tilesH: number, tilesW: number, bias: number, act: number, dst: number): void;
   moments(ptr: number, n: number): [number, number];
   noise(ptr: number, pairs: number, scale: number, clamp: number, cap: number, state: number, table: number): number;
 }
@@ -24,6 +26,34 @@ const MAX_STRIDE = 32;
 
 let cached: { memory: WebAssembly.Memory; kernels: HeapKernels | null } | null = null;
 let enabled = true;
+/** Compiled ahead by prepareHeapKernels: a browser's main thread refuses to compile a module this size synchronously. */
+let compiled: WebAssembly.Module | null = null;
+
+const kernelBytes = () => Uint8Array.from(atob(HEAP_KERNELS_WASM), (c) => c.charCodeAt(0));
+
+function backendMemory(): { module: EmscriptenModule; memory: WebAssembly.Memory } | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const module = (tf.backend() as unknown as { wasm?: EmscriptenModule }).wasm;
+  const memory = Object.values(module?.asm ?? {}).find((v): v is WebAssembly.Memory => v instanceof WebAssembly.Memory);
+  return module && memory ? { module, memory } : null;
+}
+
+/** Compiles and binds the kernels asynchronously, where synchronous compilation is not allowed. Call after choosing the backend. */
+export async function prepareHeapKernels(): Promise<void> {
+  try {
+    compiled ??= await WebAssembly.compile(kernelBytes());
+  } catch {
+    return;
+  }
+  const found = backendMemory();
+  if (!found || cached?.memory === found.memory) return;
+  try {
+    const instance = await WebAssembly.instantiate(compiled, { env: { memory: found.memory } });
+    cached = { memory: found.memory, kernels: HeapKernels.bind(found.module, found.memory, instance) };
+  } catch {
+    // heapKernels() tries again synchronously, and otherwise the JavaScript passes run.
+  }
+}
 
 /** Turns the kernels off (or back on): for tests and benchmarks that time or check the JavaScript passes. */
 export function setHeapKernelsEnabled(on: boolean): void {
@@ -36,11 +66,10 @@ export function setHeapKernelsEnabled(on: boolean): void {
  * may grow it and detach earlier views.
  */
 export function heapKernels(): HeapKernels | null {
-  if (!enabled || tf.getBackend() !== 'wasm') return null;
-  const module = (tf.backend() as unknown as { wasm?: EmscriptenModule }).wasm;
-  const memory = Object.values(module?.asm ?? {}).find((v): v is WebAssembly.Memory => v instanceof WebAssembly.Memory);
-  if (!module || !memory) return null;
-  if (cached?.memory !== memory) cached = { memory, kernels: HeapKernels.create(module, memory) };
+  if (!enabled) return null;
+  const found = backendMemory();
+  if (!found) return null;
+  if (cached?.memory !== found.memory) cached = { memory: found.memory, kernels: HeapKernels.create(found.module, found.memory) };
   return cached.kernels;
 }
 
@@ -52,22 +81,33 @@ export class HeapKernels {
     private readonly scratch: number,
     /** The 65,536 Gaussian quantiles, copied in on first use. */
     private readonly quantiles: number,
+    /** 16 addresses: the Winograd kernels' 16 matrices. */
+    private readonly addresses: number,
     private quantilesWritten = false,
   ) {}
 
   static create(module: EmscriptenModule, memory: WebAssembly.Memory): HeapKernels | null {
     try {
-      // A threaded build shares its memory, and importing it would need a module declared so.
-      if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
-      const bytes = Uint8Array.from(atob(HEAP_KERNELS_WASM), (c) => c.charCodeAt(0));
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      const scratch = module._malloc(MAX_STRIDE * 256 * 4);
-      const quantiles = module._malloc(65536 * 4);
-      if (!scratch || !quantiles) return null;
-      return new HeapKernels(memory, instance.exports as unknown as KernelExports, scratch, quantiles);
+      const instance = new WebAssembly.Instance(compiled ?? new WebAssembly.Module(kernelBytes()), { env: { memory } });
+      return HeapKernels.bind(module, memory, instance);
     } catch {
       return null;
     }
+  }
+
+  static bind(module: EmscriptenModule, memory: WebAssembly.Memory, instance: WebAssembly.Instance): HeapKernels | null {
+    // A threaded build shares its memory, and importing it would need a module declared so.
+    if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
+    const scratch = module._malloc(MAX_STRIDE * 256 * 4);
+    const quantiles = module._malloc(65536 * 4);
+    const addresses = module._malloc(16 * 4);
+    if (!scratch || !quantiles || !addresses) return null;
+    return new HeapKernels(memory, instance.exports as unknown as KernelExports, scratch, quantiles, addresses);
+  }
+
+  /** Whether `stack` takes rows of this many mapped operands. */
+  stacks(blocks: number): boolean {
+    return Math.ceil(blocks / 4) * 4 <= MAX_STRIDE;
   }
 
   private onHeap(...views: Float32Array[]): boolean {
@@ -77,13 +117,13 @@ export class HeapKernels {
   /**
    * Quantises `src` (pixels of `channels` floats) with code = clamp(⌊x·inv + shift⌋, 0, 255) and
    * writes each code's row of `blocks` floats from `map` (256 rows) to `dst`, then, when `summed`,
-   * Σ code + sumOffset per pixel. False, with nothing written, when it cannot run here.
+   * Σ code + sumOffset per pixel, then `pad` zeros. False, with nothing written, when it cannot run here.
    */
-  stack(src: Float32Array, dst: Float32Array, channels: number, inv: number, shift: number, map: Float32Array, blocks: number, summed: boolean, sumOffset: number): boolean {
+  stack(src: Float32Array, dst: Float32Array, channels: number, inv: number, shift: number, map: Float32Array, blocks: number, summed: boolean, sumOffset: number, pad = 0): boolean {
     const stride = Math.ceil(blocks / 4) * 4;
-    if (stride > MAX_STRIDE || !this.onHeap(src, dst) || src.length % channels !== 0) return false;
+    if (!this.stacks(blocks) || !this.onHeap(src, dst) || src.length % channels !== 0) return false;
     const pixels = src.length / channels;
-    const width = channels * blocks + (summed ? 1 : 0);
+    const width = channels * blocks + (summed ? 1 : 0) + pad;
     if (dst.length !== pixels * width) return false;
     const rows = new Float32Array(this.memory.buffer, this.scratch, 256 * stride);
     for (let code = 0; code < 256; code++) rows.set(map.subarray(code * blocks, (code + 1) * blocks), code * stride);
@@ -91,9 +131,24 @@ export class HeapKernels {
     // that nothing lands past `dst`.
     const tail = Math.min(pixels, Math.ceil(3 / width));
     const args = [channels, inv, shift, this.scratch, stride, blocks, summed ? 1 : 0, sumOffset] as const;
-    const next = this.exports.stack(src.byteOffset, pixels - tail, ...args, dst.byteOffset, 1);
-    this.exports.stack(src.byteOffset + (pixels - tail) * channels * 4, tail, ...args, next, 0);
+    const next = this.exports.stack(src.byteOffset, pixels - tail, ...args, dst.byteOffset, 1, pad);
+    this.exports.stack(src.byteOffset + (pixels - tail) * channels * 4, tail, ...args, next, 0, pad);
     return true;
+  }
+
+  /**
+   * Winograd F(2×2, 3×3) input transform of `images` images [h, w, k] at address `src` (k a multiple
+   * of 4) into the 16 matrices [tiles, k] at `dsts`. Addresses are byte offsets in the backend's memory.
+   */
+  winogradInput(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number[]): void {
+    new Int32Array(this.memory.buffer, this.addresses, 16).set(dsts);
+    this.exports.winograd_input(src, images, h, w, k, padT, padL, tilesH, tilesW, this.addresses);
+  }
+
+  /** Winograd output transform of the 16 products [tiles, op] at `srcs`, plus bias and activation (0 none, 1 ReLU, 2 ReLU6), into `dst`. */
+  winogradOutput(srcs: number[], images: number, outH: number, outW: number, o: number, op: number, tilesH: number, tilesW: number, bias: number, act: number, dst: number): void {
+    new Int32Array(this.memory.buffer, this.addresses, 16).set(srcs);
+    this.exports.winograd_output(this.addresses, images, outH, outW, o, op, tilesH, tilesW, bias, act, dst);
   }
 
   /** Σ v and Σ v² in float64, summed as `moments` in noise/inject.ts sums them; null when it cannot run here. */

@@ -68,19 +68,37 @@ export function readableStorage(t: tf.Tensor): Float32Array {
  * zero-fill and no copy into the heap. Views taken inside `write` stay valid: it allocates nothing.
  */
 export function tensorWrittenBy(shape: number[], write: (out: Float32Array) => void): tf.Tensor {
-  if (tf.getBackend() === 'wasm') {
-    const backend = tf.backend() as unknown as { makeOutput?: (shape: number[], dtype: 'float32') => tf.TensorInfo };
-    if (typeof backend.makeOutput === 'function') {
-      const t = tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
-      const storage = writableStorage(t);
-      if (storage) {
-        write(storage);
-        return t;
-      }
-      t.dispose();
+  const t = uninitialisedTensor(shape);
+  if (t) {
+    const storage = writableStorage(t);
+    if (storage) {
+      write(storage);
+      return t;
     }
+    t.dispose();
   }
   const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
   write(out);
   return tf.tensor(out, shape);
+}
+
+/**
+ * Where `t`'s values start in the wasm backend's memory (a byte offset, stable while the tensor lives,
+ * even when the memory grows), or null on another backend. For compiled kernels that import that memory.
+ */
+export function heapOffset(t: tf.TensorInfo): number | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  try {
+    const offset = (tf.backend() as unknown as WasmBackendInternals).dataIdMap?.get(t.dataId)?.memoryOffset;
+    return typeof offset === 'number' ? offset : null;
+  } catch {
+    return null;
+  }
+}
+
+/** An uninitialised float32 tensor in the wasm backend's memory (for a compiled kernel to fill), or null on another backend. */
+export function uninitialisedTensor(shape: number[]): tf.Tensor | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.backend() as unknown as { makeOutput?: (shape: number[], dtype: 'float32') => tf.TensorInfo };
+  return typeof backend.makeOutput === 'function' ? tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32')) : null;
 }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { prepareHeapKernels } from './heap-kernels';
 import { registerWasmTrainingGradients } from './wasm-gradients';
 
 let ready: Promise<string> | null = null;
@@ -19,6 +20,7 @@ export function initNodeBackend(preferred: 'wasm' | 'cpu' = 'wasm'): Promise<str
       setWasmPaths(path.dirname(wasmFile) + '/');
       if (await tf.setBackend('wasm').catch(() => false)) {
         await tf.ready();
+        await prepareHeapKernels();
         return 'wasm';
       }
     }

@@ -1,6 +1,7 @@
 // Picks the tfjs backend by measuring, not by name: on a laptop GPU WebGL wins by far, with
 // software rendering wasm does. cpu is only the last resort.
 import * as tf from '@tensorflow/tfjs';
+import { prepareHeapKernels } from './heap-kernels';
 
 export type BackendName = 'webgl' | 'wasm' | 'cpu';
 export type BackendRequest = 'auto' | BackendName;
@@ -71,7 +72,10 @@ export async function probeBackend(name: BackendName, runs = 3): Promise<Backend
 export async function chooseBackend(requested: BackendRequest, candidates: BackendName[] = ['webgl', 'wasm']): Promise<BackendChoice> {
   if (requested !== 'auto') {
     const probe = await probeBackend(requested);
-    if (probe.ok) return { requested, backend: requested, probes: [probe] };
+    if (probe.ok) {
+      if (requested === 'wasm') await prepareHeapKernels();
+      return { requested, backend: requested, probes: [probe] };
+    }
     const fallback = await chooseBackend('auto', candidates.filter((c) => c !== requested));
     return { ...fallback, requested, probes: [probe, ...fallback.probes], note: `${requested} did not start (${probe.error}); using ${fallback.backend}` };
   }
@@ -91,5 +95,6 @@ export async function chooseBackend(requested: BackendRequest, candidates: Backe
   await tf.ready();
   // Backends that lost are dropped so their memory (GL context, wasm heap) is released.
   for (const p of probes) if (p.ok && p.name !== backend) tf.removeBackend(p.name);
+  if (backend === 'wasm') await prepareHeapKernels();
   return { requested, backend, probes };
 }
