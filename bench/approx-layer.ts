@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { builtinCatalogue, findMultiplier, simMultiplier } from '../src/engine/approx/catalogue';
 import { multiplierMetrics } from '../src/engine/approx/metrics';
+import { setWinogradEnabled } from '../src/engine/approx/winograd';
 import { heapKernels, setHeapKernelsEnabled } from '../src/engine/backend/heap-kernels';
 import { ApproxSimulation, type LayerMode, type Method } from '../src/engine/approx/simulate';
 import type { UnsignedMultiplierTable } from '../src/engine/approx/table';
@@ -14,10 +15,10 @@ const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export interface LayerBenchResult {
   backend: string;
-  /** Whether the host passes ran as the compiled kernels (heap-kernels.wat) rather than JavaScript. */
+  /** Whether the host passes ran as the compiled kernels (heap-kernels.wat) rather than JavaScript; with them the 3×3 layer's convolution runs by Winograd F(2×2, 3×3). */
   host_kernels: boolean;
   layer: { batch: number; size: number; in: number; out: number; kernel: number; macs_per_batch: number };
-  modes: Record<string, { ms_per_batch: number; ratio_to_float: number; multiplier?: string; rank?: number | null; form?: string; conv_input_channels?: number }>;
+  modes: Record<string, { ms_per_batch: number; ratio_to_float: number; multiplier?: string; rank?: number | null; form?: string; conv_input_channels?: number; convolution?: string }>;
   targets: Record<string, { value: number; target: string; met: boolean }>;
 }
 
@@ -52,6 +53,7 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
     return { ms: middle(times), ratio: middle(ratios) };
   };
   const catalogue = builtinCatalogue();
+  const hostKernels = heapKernels() !== null;
   const designs: { key: string; id: string; method: Method; runs?: number }[] = [
     { key: 'approx_rank1', id: 'trunc-1', method: 'fast' },
     { key: 'approx_rank2', id: 'tm-2', method: 'fast' },
@@ -79,7 +81,7 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
     const form = d.method !== 'fast' || !m.factors ? 'lookup' : (m.factors.form ?? 'error');
     const terms = m.factors?.u.length ?? 0;
     const channels = form === 'lookup' ? C : form === 'product' ? C * terms + 1 : C * (terms + 1);
-    record(d.key, await paired(() => sim.run(x, { conv: mode }, d.method), d.runs), { multiplier: entry.name, rank, form, conv_input_channels: channels });
+    record(d.key, await paired(() => sim.run(x, { conv: mode }, d.method), d.runs), { multiplier: entry.name, rank, form, conv_input_channels: channels, ...(form === 'lookup' ? {} : { convolution: hostKernels ? 'winograd' : 'direct' }) });
   }
   // What the rank-8 layer cannot go below: one plain convolution over as many input channels as its
   // stacked operands have.
@@ -92,13 +94,18 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
   log('noise');
   const noiseMode: LayerMode = { kind: 'noise', relStd: 0.1 };
   record('noise', await paired(() => sim.run(x, { conv: noiseMode })));
-  // The same two modes with the host passes in JavaScript: what the compiled kernels gain.
-  const hostKernels = heapKernels() !== null;
+  // What the compiled kernels gain: the rank-8 layer by the direct convolution (operands stacked by
+  // the compiled kernel), then with the host passes in JavaScript as well, and noise mode likewise.
   if (hostKernels) {
+    const rank8 = simMultiplier(findMultiplier(catalogue, 'trunc-8')!);
+    const rank8Mode: Record<string, LayerMode> = { conv: { kind: 'approx', multiplier: rank8 } };
+    setWinogradEnabled(false);
+    log('approx_rank8_direct_conv');
+    record('approx_rank8_direct_conv', await paired(() => sim.run(x, rank8Mode)), { multiplier: 'TRUNC(8)' });
     setHeapKernelsEnabled(false);
     log('approx_rank8_js_passes');
-    const rank8 = simMultiplier(findMultiplier(catalogue, 'trunc-8')!);
-    record('approx_rank8_js_passes', await paired(() => sim.run(x, { conv: { kind: 'approx', multiplier: rank8 } })), { multiplier: 'TRUNC(8)' });
+    record('approx_rank8_js_passes', await paired(() => sim.run(x, rank8Mode)), { multiplier: 'TRUNC(8)' });
+    setWinogradEnabled(true);
     log('noise_js_passes');
     record('noise_js_passes', await paired(() => sim.run(x, { conv: noiseMode })));
     setHeapKernelsEnabled(true);

@@ -33,8 +33,15 @@ export interface WinogradWeights {
 
 const ceil4 = (n: number) => Math.ceil(n / 4) * 4;
 
-/** Whether the layer's window is one F(2×2, 3×3) computes. */
-export const winogradWindow = (win: Window): boolean => win.kh === 3 && win.kw === 3 && win.strides[0] === 1 && win.strides[1] === 1;
+let enabled = true;
+
+/** Turns the Winograd path off (or back on): for benchmarks that time the direct convolution. */
+export function setWinogradEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether the layer's window is one F(2×2, 3×3) computes (and the path is on). */
+export const winogradWindow = (win: Window): boolean => enabled && win.kh === 3 && win.kw === 3 && win.strides[0] === 1 && win.strides[1] === 1;
 
 /** U = G·g·Gᵀ for every (input, output) channel pair of `data` [3, 3, cin, cout], in float64 then rounded. */
 export function winogradWeights(data: Float32Array, cin: number, cout: number): WinogradWeights {
