@@ -10,7 +10,7 @@ export const KERNEL_MODULE = fileURLToPath(new URL('../src/engine/backend/heap-k
 
 export async function compileKernels(): Promise<string> {
   const wabt = await wabtModule();
-  const parsed = wabt.parseWat('heap-kernels.wat', readFileSync(KERNEL_SOURCE, 'utf8'), { simd: true, multi_value: true, sat_float_to_int: true });
+  const parsed = wabt.parseWat('heap-kernels.wat', readFileSync(KERNEL_SOURCE, 'utf8'), { simd: true, multi_value: true, sat_float_to_int: true, bulk_memory: true });
   try {
     parsed.validate();
     const { buffer } = parsed.toBinary({});

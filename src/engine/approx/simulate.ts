@@ -13,7 +13,8 @@ import { applyActivation, disposeKernel, fastLayer, kernelTensors, prepareKernel
 import type { Window } from './geometry';
 import { affineFor, quantiseActivations, quantiseWeights, type Affine, type AffineVector } from './quantise';
 import { referenceConv } from './reference';
-import { lookupConv, prepareLookup, type LookupKernel } from './lookup';
+import { lookupConv, lookupConvOnHeap, prepareLookup, type LookupKernel } from './lookup';
+import { heapKernels } from '../backend/heap-kernels';
 import { exactTable } from './table';
 
 /**
@@ -262,10 +263,16 @@ export class ApproxSimulation {
       if (l.fused) y = applyActivation(y, l.fused);
     } else {
       const table = m?.table ?? (EXACT ??= exactTable().values);
-      const codes = { codes: quantiseActivations(x4.dataSync(), l.act), shape: x4.shape, ...l.act };
-      const w = { codes: l.codes, shape: l.kernelShape, q: l.q };
-      const out = method === 'reference' ? referenceConv(codes, w, l.window, table, l.depthwise) : lookupConv(codes, (l.lookup ??= prepareLookup(l.codes, l.kernelShape, l.q, l.depthwise)), l.window, table);
-      y = tf.tensor4d(out.values, out.shape);
+      const kernels = method === 'reference' ? null : heapKernels();
+      const compiled = kernels && lookupConvOnHeap(x4, l.act, (l.lookup ??= prepareLookup(l.codes, l.kernelShape, l.q, l.depthwise)), l.window, table, kernels);
+      if (compiled) {
+        y = compiled;
+      } else {
+        const codes = { codes: quantiseActivations(x4.dataSync(), l.act), shape: x4.shape, ...l.act };
+        const w = { codes: l.codes, shape: l.kernelShape, q: l.q };
+        const out = method === 'reference' ? referenceConv(codes, w, l.window, table, l.depthwise) : lookupConv(codes, (l.lookup ??= prepareLookup(l.codes, l.kernelShape, l.q, l.depthwise)), l.window, table);
+        y = tf.tensor4d(out.values, out.shape);
+      }
       if (bias) y = tf.add(y, bias);
       if (l.fused) y = applyActivation(y, l.fused);
     }

@@ -6,6 +6,7 @@ import { builtinCatalogue, findMultiplier, simMultiplier } from '../approx/catal
 import { disposeKernel, fastLayer, prepareKernel, stackFloats } from '../approx/fast';
 import type { PreparedKernel } from '../approx/fast';
 import { quantiseWeights } from '../approx/quantise';
+import { ApproxSimulation, type LayerMode } from '../approx/simulate';
 import { addRelativeNoise } from '../noise/inject';
 import { GaussianSource } from '../util/gaussian';
 import { heapKernels, setHeapKernelsEnabled } from './heap-kernels';
@@ -148,5 +149,38 @@ describe('heap kernels', () => {
     disposeKernel(viaWinograd);
     disposeKernel(direct);
     tf.dispose([x, bias]);
+  });
+
+  it('look products up (a table without factors) as the lookup loop does, bit for bit, in conv and dense layers', () => {
+    const input = tf.input({ shape: [9, 10, 3] });
+    const a = tf.layers.conv2d({ filters: 5, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'a', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    const b = tf.layers.conv2d({ filters: 6, kernelSize: [2, 3], padding: 'valid', name: 'b', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(a) as tf.SymbolicTensor;
+    const c = tf.layers.dense({ units: 4, name: 'c', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(tf.layers.flatten().apply(b) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: c });
+    const x = tf.randomUniform([3, 9, 10, 3], -1, 1, 'float32', 4);
+    const sim = ApproxSimulation.calibrate(model, x);
+    const mitchell = simMultiplier(findMultiplier(builtinCatalogue(), 'mitchell')!);
+    expect(mitchell.factors).toBeNull();
+    const modes: Record<string, LayerMode> = { a: { kind: 'approx', multiplier: mitchell }, b: { kind: 'approx', multiplier: mitchell }, c: { kind: 'approx', multiplier: mitchell } };
+    const run = () => {
+      const y = sim.run(x, modes);
+      const out = bits(y);
+      y.dispose();
+      return out;
+    };
+    const compiled = run();
+    const before = tf.memory().numTensors;
+    expect(run()).toEqual(compiled);
+    expect(tf.memory().numTensors).toBe(before);
+    setHeapKernelsEnabled(false);
+    expect(run()).toEqual(compiled);
+    // And both are the per-product reference's classes.
+    const ref = sim.run(x, modes, 'reference');
+    const fast = sim.run(x, modes);
+    expect(tf.tidy(() => Array.from(tf.argMax(ref, 1).dataSync()))).toEqual(tf.tidy(() => Array.from(tf.argMax(fast, 1).dataSync())));
+    tf.dispose([ref, fast]);
+    sim.dispose();
+    model.dispose();
+    x.dispose();
   });
 });

@@ -11,6 +11,8 @@ import { HEAP_KERNELS_WASM } from './heap-kernels.wasm';
 interface KernelExports {
   stack(src: number, pixels: number, channels: number, inv: number, shift: number, map: number, stride: number, blocks: number, summed: number, sumOffset: number, dst: number, vector: number, pad: number): number;
   winograd_input(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number): void;
+  quantise_rows(src: number, n: number, inv: number, shift: number, dst: number): void;
+  lookup_conv(rows: number, b: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number, outH: number, outW: number, zxRow: number, weights: number, cout: number, table: number, params: number, patch: number, acc: number, dst: number): void;
   winograd_output(srcs: number, images: number, outH: number, outW: number, o: number, op: number, tilesH: number, tilesW: number, bias: number, act: number, dst: number): void;
   moments(ptr: number, n: number): [number, number];
   noise(ptr: number, pairs: number, scale: number, clamp: number, cap: number, state: number, table: number): number;
@@ -143,6 +145,21 @@ export class HeapKernels {
   winogradInput(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number[]): void {
     new Int32Array(this.memory.buffer, this.addresses, 16).set(dsts);
     this.exports.winograd_input(src, images, h, w, k, padT, padL, tilesH, tilesW, this.addresses);
+  }
+
+  /** Activation codes of the float32 values at `src`, quantised as `stack` does, written to `dst` as table-row byte offsets (code·1024). */
+  quantiseRows(src: number, n: number, inv: number, shift: number, dst: number): void {
+    this.exports.quantise_rows(src, n, inv, shift, dst);
+  }
+
+  /** The direct lookup convolution (see lookup_conv in heap-kernels.wat); addresses are byte offsets in the backend's memory. */
+  lookupConv(...args: Parameters<KernelExports['lookup_conv']>): void {
+    this.exports.lookup_conv(...args);
+  }
+
+  /** The backend's memory as it is now, for views taken after the last allocation. */
+  get buffer(): ArrayBuffer {
+    return this.memory.buffer as ArrayBuffer;
   }
 
   /** Winograd output transform of the 16 products [tiles, op] at `srcs`, plus bias and activation (0 none, 1 ReLU, 2 ReLU6), into `dst`. */

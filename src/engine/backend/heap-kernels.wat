@@ -1,8 +1,9 @@
 ;; Host passes of the approximate and noisy layers, run inside the tfjs wasm backend's own memory
 ;; (imported, not copied): the layer's tensors are read and written where they lie. Compiled to
 ;; heap-kernels.wasm.ts by `npm run build:kernels`; a test checks that the two agree.
-;; Arithmetic is the JavaScript passes' own, in float64 where they compute in doubles, so both give
-;; bit-identical results and either may run.
+;; stack, moments and noise compute what the JavaScript passes compute, in float64 where those
+;; compute in doubles, so both give bit-identical results and either may run. The Winograd transforms
+;; have no JavaScript twin; they are checked against the per-product reference.
 (module
   (import "env" "memory" (memory 0))
 
@@ -598,6 +599,121 @@
                 (br $col)))
             (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
             (br $row)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $image))))
+
+  ;; Activation codes for the lookup kernel: clamp(trunc(x·inv + shift), 0, 255), as `stack` quantises,
+  ;; stored as the byte offset of the code's row in a 256×256 table of 32-bit products (code·1024).
+  (func (export "quantise_rows") (param $src i32) (param $n i32) (param $inv f64) (param $shift f64) (param $dst i32)
+    (local $code i32) (local $end i32)
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+        (local.set $code
+          (i32.trunc_sat_f64_s
+            (f64.add (f64.mul (f64.promote_f32 (f32.load (local.get $src))) (local.get $inv)) (local.get $shift))))
+        (local.set $code (select (i32.const 0) (local.get $code) (i32.lt_s (local.get $code) (i32.const 0))))
+        (local.set $code (select (i32.const 255) (local.get $code) (i32.gt_s (local.get $code) (i32.const 255))))
+        (i32.store (local.get $dst) (i32.shl (local.get $code) (i32.const 10)))
+        (local.set $src (i32.add (local.get $src) (i32.const 4)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (br $each))))
+
+  ;; Direct lookup convolution: every product read from `table` (65,536 int32, first operand major).
+  ;; `rows` holds the activations as table-row byte offsets [B, H, W, C]; `weights` the weight codes as
+  ;; byte offsets [kh·kw·C][cout]; padding reads the zero point's row `zxRow`. Per output channel,
+  ;; `params` holds float64 scale, z_w and the constant −z_x·Σw + K·z_x·z_w, and the output is
+  ;; scale·(Σ AM − z_w·Σx + constant). `patch` (K words) and `acc` (cout words) are scratch.
+  (func (export "lookup_conv")
+    (param $rows i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $top i32) (param $left i32)
+    (param $outH i32) (param $outW i32) (param $zxRow i32) (param $weights i32) (param $cout i32)
+    (param $table i32) (param $params i32) (param $patch i32) (param $acc i32) (param $dst i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $i i32) (local $j i32) (local $c i32)
+    (local $iy i32) (local $ix i32) (local $inside i32) (local $base i32) (local $p i32) (local $K i32)
+    (local $t i32) (local $row i32) (local $sumX i32) (local $wp i32) (local $ap i32) (local $aend i32)
+    (local $co i32) (local $cBytes i32) (local $coutBytes i32)
+    (local.set $K (i32.mul (i32.mul (local.get $kh) (local.get $kw)) (local.get $C)))
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $coutBytes (i32.shl (local.get $cout) (i32.const 2)))
+    (local.set $aend (i32.add (local.get $acc) (local.get $coutBytes)))
+    (local.set $b (i32.const 0))
+    (block $imagesDone
+      (loop $image
+        (br_if $imagesDone (i32.ge_u (local.get $b) (local.get $B)))
+        (local.set $oy (i32.const 0))
+        (block $rowsDone
+          (loop $outRow
+            (br_if $rowsDone (i32.ge_u (local.get $oy) (local.get $outH)))
+            (local.set $ox (i32.const 0))
+            (block $colsDone
+              (loop $outCol
+                (br_if $colsDone (i32.ge_u (local.get $ox) (local.get $outW)))
+                ;; The patch's table rows, [tap][channel].
+                (local.set $p (local.get $patch))
+                (local.set $i (i32.const 0))
+                (loop $ki
+                  (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $sh)) (local.get $i)) (local.get $top)))
+                  (local.set $j (i32.const 0))
+                  (loop $kj
+                    (local.set $ix (i32.sub (i32.add (i32.mul (local.get $ox) (local.get $sw)) (local.get $j)) (local.get $left)))
+                    (local.set $inside (i32.and (i32.lt_u (local.get $iy) (local.get $H)) (i32.lt_u (local.get $ix) (local.get $W))))
+                    (local.set $base (i32.add (local.get $rows) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $iy)) (local.get $W)) (local.get $ix)) (local.get $cBytes))))
+                    (local.set $c (i32.const 0))
+                    (block $chansDone
+                      (loop $chan
+                        (br_if $chansDone (i32.ge_u (local.get $c) (local.get $cBytes)))
+                        (i32.store (local.get $p)
+                          (if (result i32) (local.get $inside) (then (i32.load (i32.add (local.get $base) (local.get $c)))) (else (local.get $zxRow))))
+                        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                        (br $chan)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br_if $kj (i32.lt_u (local.get $j) (local.get $kw))))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br_if $ki (i32.lt_u (local.get $i) (local.get $kh))))
+                ;; Σ over the patch of every product, per output channel.
+                (memory.fill (local.get $acc) (i32.const 0) (local.get $coutBytes))
+                (local.set $sumX (i32.const 0))
+                (local.set $wp (local.get $weights))
+                (local.set $t (i32.const 0))
+                (block $tapsDone
+                  (loop $tap
+                    (br_if $tapsDone (i32.ge_u (local.get $t) (local.get $K)))
+                    (local.set $row (i32.load (i32.add (local.get $patch) (i32.shl (local.get $t) (i32.const 2)))))
+                    (local.set $sumX (i32.add (local.get $sumX) (i32.shr_u (local.get $row) (i32.const 10))))
+                    (local.set $row (i32.add (local.get $row) (local.get $table)))
+                    (local.set $ap (local.get $acc))
+                    (loop $product
+                      (i32.store (local.get $ap)
+                        (i32.add (i32.load (local.get $ap)) (i32.load (i32.add (local.get $row) (i32.load (local.get $wp))))))
+                      (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
+                      (local.set $ap (i32.add (local.get $ap) (i32.const 4)))
+                      (br_if $product (i32.lt_u (local.get $ap) (local.get $aend))))
+                    (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                    (br $tap)))
+                (local.set $co (i32.const 0))
+                (local.set $ap (local.get $acc))
+                (local.set $p (local.get $params))
+                (block $outDone
+                  (loop $out
+                    (br_if $outDone (i32.ge_u (local.get $co) (local.get $cout)))
+                    (f32.store (local.get $dst)
+                      (f32.demote_f64
+                        (f64.mul (f64.load (local.get $p))
+                          (f64.add
+                            (f64.sub (f64.convert_i32_s (i32.load (local.get $ap))) (f64.mul (f64.load offset=8 (local.get $p)) (f64.convert_i32_s (local.get $sumX))))
+                            (f64.load offset=16 (local.get $p))))))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $ap (i32.add (local.get $ap) (i32.const 4)))
+                    (local.set $p (i32.add (local.get $p) (i32.const 24)))
+                    (local.set $co (i32.add (local.get $co) (i32.const 1)))
+                    (br $out)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br $outCol)))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br $outRow)))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $image))))
 )
