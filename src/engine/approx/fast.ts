@@ -55,7 +55,7 @@ export interface PreparedKernel {
    */
   offset: tf.Tensor1D | null;
   zeroPoint: number;
-  /** The stacked kernel transformed for Winograd's F(4×4, 3×3), made on first use (3×3 kernels on the wasm backend only). */
+  /** The stacked kernel transformed for Winograd's F(2×2, 3×3), made on first use (3×3 kernels on the wasm backend only). */
   winograd?: WinogradWeights;
 }
 
@@ -164,7 +164,7 @@ export function fastConv(input: QuantisedInput, k: PreparedKernel, win: Window, 
   return tf.tidy(() => convolve(stackCodes(input, k), k, win, epilogue));
 }
 
-/** The layer's Winograd weights where F(4×4, 3×3) computes it here (wasm, 3×3, stride 1, not depthwise), else null. */
+/** The layer's Winograd weights where F(2×2, 3×3) computes it here (wasm, 3×3, stride 1, not depthwise), else null. */
 function winogradFor(k: PreparedKernel, win: Window, h: number, w: number, kernels: HeapKernels): WinogradWeights | null {
   if (k.depthwise || !winogradWindow(win) || !kernels.stacks(k.blocks)) return null;
   const { outH, outW } = place(h, w, win);
