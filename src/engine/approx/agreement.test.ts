@@ -38,6 +38,8 @@ const layers: { name: string; x: QuantisedInput; w: QuantisedKernel; win: Window
   // Stride 1: on wasm by Winograd F(2×2, 3×3), odd sizes and channel counts to reach its edges.
   { name: 'conv 3x3 stride 1 same', x: input([2, 7, 9, 5], 7), w: kernel([3, 3, 5, 6], 6, 8), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, depthwise: false },
   { name: 'conv 3x3 stride 1 valid', x: input([1, 8, 7, 3], 9), w: kernel([3, 3, 3, 5], 5, 10), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'valid' }, depthwise: false },
+  // As many input channels as the benchmark layer: the transforms' rounding over a long sum.
+  { name: 'conv 3x3 stride 1, 16 channels', x: input([1, 10, 10, 16], 11), w: kernel([3, 3, 16, 8], 8, 12), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, depthwise: false },
   { name: 'depthwise 3x3', x: input([2, 8, 8, 6], 3), w: kernel([3, 3, 6, 1], 6, 4), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, depthwise: true },
   { name: 'dense 120→10', x: input([4, 1, 1, 120], 5), w: kernel([1, 1, 120, 10], 10, 6), win: { kh: 1, kw: 1, strides: [1, 1], padding: 'valid' }, depthwise: false },
 ];
