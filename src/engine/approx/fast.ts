@@ -135,12 +135,7 @@ export function disposeKernel(k: PreparedKernel): void {
  */
 export function fastLayer(x: tf.Tensor4D, act: Affine, k: PreparedKernel, win: Window, epilogue: Epilogue = {}, mapOn: 'auto' | 'device' | 'host' = 'auto'): tf.Tensor4D {
   const device = mapOn === 'device' || (mapOn === 'auto' && tf.getBackend() === 'webgl');
-  if (!device) {
-    const kernels = heapKernels();
-    const winograd = kernels && winogradFor(k, win, x.shape[1], x.shape[2], kernels);
-    if (winograd) return tf.tidy(() => viaWinograd(stackFloats(x, act, k, winograd.k), k, winograd, win, epilogue, kernels));
-    return tf.tidy(() => convolve(stackFloats(x, act, k), k, win, epilogue));
-  }
+  if (!device) return stackedLayer((width) => stackFloats(x, act, k, width), x.shape[1], x.shape[2], k, win, epilogue);
   return tf.tidy(() => {
     const codes = quantiseOnDevice(x, act).toInt();
     const [b, h, w, c] = codes.shape;
@@ -158,10 +153,14 @@ export function quantiseOnDevice(x: tf.Tensor4D, act: Affine): tf.Tensor4D {
 
 /** Approximate layer on activation codes already on the host. */
 export function fastConv(input: QuantisedInput, k: PreparedKernel, win: Window, epilogue: Epilogue = {}): tf.Tensor4D {
+  return stackedLayer((width) => stackCodes(input, k, width), input.shape[1], input.shape[2], k, win, epilogue);
+}
+
+/** The convolution over the operands `stack` writes (at a given channel width): by Winograd where it applies here, else directly. */
+function stackedLayer(stack: (width?: number) => tf.Tensor4D, h: number, w: number, k: PreparedKernel, win: Window, epilogue: Epilogue): tf.Tensor4D {
   const kernels = heapKernels();
-  const winograd = kernels && winogradFor(k, win, input.shape[1], input.shape[2], kernels);
-  if (winograd) return tf.tidy(() => viaWinograd(stackCodes(input, k, winograd.k), k, winograd, win, epilogue, kernels));
-  return tf.tidy(() => convolve(stackCodes(input, k), k, win, epilogue));
+  const winograd = kernels && winogradFor(k, win, h, w, kernels);
+  return tf.tidy(() => (winograd ? viaWinograd(stack(winograd.k), k, winograd, win, epilogue, kernels) : convolve(stack(), k, win, epilogue)));
 }
 
 /** The layer's Winograd weights where F(2×2, 3×3) computes it here (wasm, 3×3, stride 1, not depthwise), else null. */
@@ -182,15 +181,18 @@ const IN_KERNEL = new Set<FusedActivation>(['linear', 'relu', 'relu6']);
 
 function viaWinograd(stacked: tf.Tensor4D, k: PreparedKernel, winograd: WinogradWeights, win: Window, { bias, activation = 'linear' }: Epilogue, kernels: HeapKernels): tf.Tensor4D {
   const cout = k.stacked.shape[3];
-  const b = !k.offset ? bias : bias ? tf.add(bias, k.offset) : k.offset;
+  const b = withOffset(k, bias);
   const inKernel = IN_KERNEL.has(activation) ? (activation as 'linear' | 'relu' | 'relu6') : null;
   const y = winogradConv(stacked, winograd, cout, win.padding, b ? (b.dataSync() as Float32Array) : null, inKernel, kernels);
   if (!y) throw new Error('Winograd convolution could not run on this backend');
   return inKernel ? y : applyActivation(y, activation);
 }
 
+/** The layer's bias with the kernel's constant offset folded in. */
+const withOffset = (k: PreparedKernel, bias: tf.Tensor | undefined) => (!k.offset ? bias : bias ? tf.add(bias, k.offset) : k.offset);
+
 function convolve(stacked: tf.Tensor4D, k: PreparedKernel, win: Window, { bias, activation = 'linear' }: Epilogue): tf.Tensor4D {
-  const b = !k.offset ? bias : bias ? tf.add(bias, k.offset) : k.offset;
+  const b = withOffset(k, bias);
   const pad = win.padding;
   if (!k.depthwise) return tf.fused.conv2d({ x: stacked, filter: k.stacked, strides: win.strides, pad, bias: b, activation });
   if (k.blocks === 1) return tf.fused.depthwiseConv2d({ x: stacked, filter: k.stacked, strides: win.strides, pad, bias: b, activation });
