@@ -1,9 +1,10 @@
 // The host passes of the approximate and noisy layers as WebAssembly (heap-kernels.wat) that imports
-// the tfjs wasm backend's own memory, so it reads and writes tensors where they lie. In JavaScript the
-// operand stacking of a rank-8 layer took as long as 0.8 float layers; here it copies each code's row
-// of mapped operands with 16-byte vector moves. Every kernel computes what the JavaScript pass
-// computes, bit for bit (heap-kernels.test.ts), and callers keep that pass for when there is no
-// kernel: another backend, a backend built with shared memory (threads), no SIMD, or a view that
+// the tfjs wasm backend's own memory, so it reads and writes tensors where they lie: operand stacking
+// (each code's row of mapped operands copied with 16-byte vector moves; in JavaScript the stacking of
+// a rank-8 layer took as long as 0.8 float layers), the noise pass and its moments, the direct lookup,
+// and the Winograd transforms. Stacking, noise, moments and lookup compute what their JavaScript
+// passes compute, bit for bit (heap-kernels.test.ts), and callers keep those passes for when there is
+// no kernel: another backend, a backend built with shared memory (threads), no SIMD, or a view that
 // does not lie in the backend's memory.
 import * as tf from '@tensorflow/tfjs';
 import { HEAP_KERNELS_WASM } from './heap-kernels.wasm';
