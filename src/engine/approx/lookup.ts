@@ -99,26 +99,25 @@ export function lookupConv(
 /**
  * lookupConv as a compiled kernel in the wasm backend's memory (heap-kernels.wat): the same sums,
  * several times faster than the loop above. Takes the float activations where they lie and quantises
- * them with `act`; returns the layer output before bias, or null where the kernel does not apply
- * (depthwise layers keep the loop above).
+ * them with `act`; returns the layer output before bias, or null where the backend has no room.
  */
 export function lookupConvOnHeap(x: tf.Tensor4D, act: Affine, k: LookupKernel, win: Window, table: Int32Array, kernels: HeapKernels): tf.Tensor4D | null {
-  if (k.depthwise) return null;
   const [B, H, W, C] = x.shape;
   const p = place(H, W, win);
-  const K = k.kh * k.kw * C;
+  const taps = k.kh * k.kw;
+  const K = k.depthwise ? taps : taps * C;
   const { cout } = k;
   const zx = act.zeroPoint;
   const out = uninitialisedTensor([B, p.outH, p.outW, cout]);
   // Scratch as tensors in the same memory: rows, weights, table, per-channel params, patch + sums.
-  const scratch = [x.size, K * cout, 65536, 6 * cout, K + cout].map((n) => uninitialisedTensor([n]));
+  const scratch = [x.size, k.weights.length, 65536, 6 * cout, K + cout].map((n) => uninitialisedTensor([n]));
   if (!out || scratch.some((t) => !t)) {
     tf.dispose([out, ...scratch].filter((t): t is tf.Tensor => t !== null));
     return null;
   }
   // Addresses after every allocation: views made earlier would be detached if the memory grew.
   const [rows, weights, tableAt, params, work] = scratch.map((t) => heapOffset(t!)!);
-  const weightCodes = new Int32Array(kernels.buffer, weights, K * cout);
+  const weightCodes = new Int32Array(kernels.buffer, weights, k.weights.length);
   for (let i = 0; i < weightCodes.length; i++) weightCodes[i] = k.weights[i] << 2;
   new Int32Array(kernels.buffer, tableAt, 65536).set(table);
   const perChannel = new Float64Array(kernels.buffer, params, 3 * cout);
@@ -128,7 +127,9 @@ export function lookupConvOnHeap(x: tf.Tensor4D, act: Affine, k: LookupKernel, w
   }
   kernels.quantiseRows(heapOffset(x)!, x.size, 1 / act.scale, zx + 0.5, rows);
   const [sh, sw] = win.strides;
-  kernels.lookupConv(rows, B, H, W, C, k.kh, k.kw, sh, sw, p.top, p.left, p.outH, p.outW, zx << 10, weights, cout, tableAt, params, work, work + K * 4, heapOffset(out)!);
+  const geometry = [rows, B, H, W, C, k.kh, k.kw, sh, sw, p.top, p.left, p.outH, p.outW, zx << 10, weights] as const;
+  if (k.depthwise) kernels.lookupDepthwise(...geometry, tableAt, params, heapOffset(out)!);
+  else kernels.lookupConv(...geometry, cout, tableAt, params, work, work + K * 4, heapOffset(out)!);
   tf.dispose(scratch as tf.Tensor[]);
   return out as tf.Tensor4D;
 }

@@ -151,17 +151,18 @@ describe('heap kernels', () => {
     tf.dispose([x, bias]);
   });
 
-  it('look products up (a table without factors) as the lookup loop does, bit for bit, in conv and dense layers', () => {
+  it('look products up (a table without factors) as the lookup loop does, bit for bit, in conv, depthwise and dense layers', () => {
     const input = tf.input({ shape: [9, 10, 3] });
     const a = tf.layers.conv2d({ filters: 5, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'a', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
-    const b = tf.layers.conv2d({ filters: 6, kernelSize: [2, 3], padding: 'valid', name: 'b', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(a) as tf.SymbolicTensor;
+    const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', name: 'dw', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(a) as tf.SymbolicTensor;
+    const b = tf.layers.conv2d({ filters: 6, kernelSize: [2, 3], padding: 'valid', name: 'b', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(dw) as tf.SymbolicTensor;
     const c = tf.layers.dense({ units: 4, name: 'c', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(tf.layers.flatten().apply(b) as tf.SymbolicTensor) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: c });
     const x = tf.randomUniform([3, 9, 10, 3], -1, 1, 'float32', 4);
     const sim = ApproxSimulation.calibrate(model, x);
     const mitchell = simMultiplier(findMultiplier(builtinCatalogue(), 'mitchell')!);
     expect(mitchell.factors).toBeNull();
-    const modes: Record<string, LayerMode> = { a: { kind: 'approx', multiplier: mitchell }, b: { kind: 'approx', multiplier: mitchell }, c: { kind: 'approx', multiplier: mitchell } };
+    const modes: Record<string, LayerMode> = Object.fromEntries(['a', 'dw', 'b', 'c'].map((n) => [n, { kind: 'approx', multiplier: mitchell }]));
     const run = () => {
       const y = sim.run(x, modes);
       const out = bits(y);

@@ -14,6 +14,7 @@ interface KernelExports {
   winograd_input(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number): void;
   quantise_rows(src: number, n: number, inv: number, shift: number, dst: number): void;
   lookup_conv(rows: number, b: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number, outH: number, outW: number, zxRow: number, weights: number, cout: number, table: number, params: number, patch: number, acc: number, dst: number): void;
+  lookup_depthwise(rows: number, b: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number, outH: number, outW: number, zxRow: number, weights: number, table: number, params: number, dst: number): void;
   winograd_output(srcs: number, images: number, outH: number, outW: number, o: number, op: number, tilesH: number, tilesW: number, bias: number, act: number, dst: number): void;
   moments(ptr: number, n: number): [number, number];
   noise(ptr: number, pairs: number, scale: number, clamp: number, cap: number, state: number, table: number): number;
@@ -156,6 +157,11 @@ export class HeapKernels {
   /** The direct lookup convolution (see lookup_conv in heap-kernels.wat); addresses are byte offsets in the backend's memory. */
   lookupConv(...args: Parameters<KernelExports['lookup_conv']>): void {
     this.exports.lookup_conv(...args);
+  }
+
+  /** The depthwise direct lookup (see lookup_depthwise in heap-kernels.wat). */
+  lookupDepthwise(...args: Parameters<KernelExports['lookup_depthwise']>): void {
+    this.exports.lookup_depthwise(...args);
   }
 
   /** The backend's memory as it is now, for views taken after the last allocation. */

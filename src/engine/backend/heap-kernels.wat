@@ -716,4 +716,67 @@
             (br $outRow)))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $image))))
+
+  ;; Direct lookup, depthwise: as lookup_conv with one input channel per output channel; `weights` are
+  ;; [C][kh·kw] byte offsets and the constant in `params` uses K = kh·kw.
+  (func (export "lookup_depthwise")
+    (param $rows i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $top i32) (param $left i32)
+    (param $outH i32) (param $outW i32) (param $zxRow i32) (param $weights i32)
+    (param $table i32) (param $params i32) (param $dst i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $i i32) (local $j i32) (local $c i32)
+    (local $iy i32) (local $ix i32) (local $row i32) (local $am i32) (local $sumX i32) (local $wp i32) (local $p i32)
+    (local.set $b (i32.const 0))
+    (block $imagesDone
+      (loop $image
+        (br_if $imagesDone (i32.ge_u (local.get $b) (local.get $B)))
+        (local.set $oy (i32.const 0))
+        (block $rowsDone
+          (loop $outRow
+            (br_if $rowsDone (i32.ge_u (local.get $oy) (local.get $outH)))
+            (local.set $ox (i32.const 0))
+            (block $colsDone
+              (loop $outCol
+                (br_if $colsDone (i32.ge_u (local.get $ox) (local.get $outW)))
+                (local.set $c (i32.const 0))
+                (local.set $wp (local.get $weights))
+                (local.set $p (local.get $params))
+                (block $chansDone
+                  (loop $chan
+                    (br_if $chansDone (i32.ge_u (local.get $c) (local.get $C)))
+                    (local.set $am (i32.const 0))
+                    (local.set $sumX (i32.const 0))
+                    (local.set $i (i32.const 0))
+                    (loop $ki
+                      (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $sh)) (local.get $i)) (local.get $top)))
+                      (local.set $j (i32.const 0))
+                      (loop $kj
+                        (local.set $ix (i32.sub (i32.add (i32.mul (local.get $ox) (local.get $sw)) (local.get $j)) (local.get $left)))
+                        (local.set $row
+                          (if (result i32) (i32.and (i32.lt_u (local.get $iy) (local.get $H)) (i32.lt_u (local.get $ix) (local.get $W)))
+                            (then (i32.load (i32.add (local.get $rows) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $iy)) (local.get $W)) (local.get $ix)) (local.get $C)) (local.get $c)) (i32.const 2)))))
+                            (else (local.get $zxRow))))
+                        (local.set $sumX (i32.add (local.get $sumX) (i32.shr_u (local.get $row) (i32.const 10))))
+                        (local.set $am (i32.add (local.get $am) (i32.load (i32.add (i32.add (local.get $table) (local.get $row)) (i32.load (local.get $wp))))))
+                        (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
+                        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                        (br_if $kj (i32.lt_u (local.get $j) (local.get $kw))))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br_if $ki (i32.lt_u (local.get $i) (local.get $kh))))
+                    (f32.store (local.get $dst)
+                      (f32.demote_f64
+                        (f64.mul (f64.load (local.get $p))
+                          (f64.add
+                            (f64.sub (f64.convert_i32_s (local.get $am)) (f64.mul (f64.load offset=8 (local.get $p)) (f64.convert_i32_s (local.get $sumX))))
+                            (f64.load offset=16 (local.get $p))))))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $p (i32.add (local.get $p) (i32.const 24)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                    (br $chan)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br $outCol)))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br $outRow)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $image))))
 )
