@@ -13,6 +13,8 @@
 //   Σ_r Σ_k p'_r[x_k]·q_r[w_k] − z_w·Σ_k (x_k − z_x) + Σ_k (AM(z_x, w_k) − z_x·w_k),
 // and the middle term needs x only summed over the receptive field: a convolution takes it as ONE
 // extra channel, Σ_c (x_c − z_x), instead of a whole block of C channels.
+// On wasm a 3×3 stride-1 layer computes that convolution by Winograd F(2×2, 3×3) (winograd.ts): the
+// stacked operands are written with their channels padded to a multiple of 4 for its kernels.
 import * as tf from '@tensorflow/tfjs';
 import { readableStorage, tensorWrittenBy } from '../backend/host-memory';
 import { heapKernels, type HeapKernels } from '../backend/heap-kernels';
