@@ -99,7 +99,7 @@ export function lookupConv(
 /**
  * lookupConv as a compiled kernel in the wasm backend's memory (heap-kernels.wat): the same sums,
  * several times faster than the loop above. Takes the float activations where they lie and quantises
- * them with `act`; returns the layer output before bias, or null where the backend has no room.
+ * them with `act`; returns the layer output before bias, or null off the wasm backend.
  */
 export function lookupConvOnHeap(x: tf.Tensor4D, act: Affine, k: LookupKernel, win: Window, table: Int32Array, kernels: HeapKernels): tf.Tensor4D | null {
   const [B, H, W, C] = x.shape;

@@ -263,14 +263,14 @@ export class ApproxSimulation {
       if (l.fused) y = applyActivation(y, l.fused);
     } else {
       const table = m?.table ?? (EXACT ??= exactTable().values);
-      const kernels = method === 'reference' ? null : heapKernels();
-      const compiled = kernels && lookupConvOnHeap(x4, l.act, (l.lookup ??= prepareLookup(l.codes, l.kernelShape, l.q, l.depthwise)), l.window, table, kernels);
+      const lookup = method === 'reference' ? null : (l.lookup ??= prepareLookup(l.codes, l.kernelShape, l.q, l.depthwise));
+      const kernels = lookup ? heapKernels() : null;
+      const compiled = lookup && kernels ? lookupConvOnHeap(x4, l.act, lookup, l.window, table, kernels) : null;
       if (compiled) {
         y = compiled;
       } else {
         const codes = { codes: quantiseActivations(x4.dataSync(), l.act), shape: x4.shape, ...l.act };
-        const w = { codes: l.codes, shape: l.kernelShape, q: l.q };
-        const out = method === 'reference' ? referenceConv(codes, w, l.window, table, l.depthwise) : lookupConv(codes, (l.lookup ??= prepareLookup(l.codes, l.kernelShape, l.q, l.depthwise)), l.window, table);
+        const out = lookup ? lookupConv(codes, lookup, l.window, table) : referenceConv(codes, { codes: l.codes, shape: l.kernelShape, q: l.q }, l.window, table, l.depthwise);
         y = tf.tensor4d(out.values, out.shape);
       }
       if (bias) y = tf.add(y, bias);

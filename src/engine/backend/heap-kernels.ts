@@ -1,8 +1,7 @@
 // The host passes of the approximate and noisy layers as WebAssembly (heap-kernels.wat) that imports
 // the tfjs wasm backend's own memory, so it reads and writes tensors where they lie: operand stacking
-// (each code's row of mapped operands copied with 16-byte vector moves; in JavaScript the stacking of
-// a rank-8 layer took as long as 0.8 float layers), the noise pass and its moments, the direct lookup,
-// and the Winograd transforms. Stacking, noise, moments and lookup compute what their JavaScript
+// (each code's row of mapped operands copied with 16-byte vector moves), the noise pass and its
+// moments, the direct lookup, and the Winograd transforms. Stacking, noise, moments and lookup compute what their JavaScript
 // passes compute, bit for bit (heap-kernels.test.ts), and callers keep those passes for when there is
 // no kernel: another backend, a backend built with shared memory (threads), no SIMD, or a view that
 // does not lie in the backend's memory.
@@ -28,19 +27,18 @@ interface EmscriptenModule {
 /** Widest operand row the stacking scratch holds: R + 1 terms for R up to the lookup limit, rounded up to a vector. */
 const MAX_STRIDE = 32;
 
-let cached: { memory: WebAssembly.Memory; kernels: HeapKernels | null } | null = null;
+/** The kernels of the last wasm backend module seen (a new backend is a new module and memory). */
+let cached: { module: EmscriptenModule; kernels: HeapKernels | null } | null = null;
 let enabled = true;
 /** Compiled ahead by prepareHeapKernels: a browser's main thread refuses to compile a module this size synchronously. */
 let compiled: WebAssembly.Module | null = null;
 
 const kernelBytes = () => Uint8Array.from(atob(HEAP_KERNELS_WASM), (c) => c.charCodeAt(0));
 
-function backendMemory(): { module: EmscriptenModule; memory: WebAssembly.Memory } | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const module = (tf.backend() as unknown as { wasm?: EmscriptenModule }).wasm;
-  const memory = Object.values(module?.asm ?? {}).find((v): v is WebAssembly.Memory => v instanceof WebAssembly.Memory);
-  return module && memory ? { module, memory } : null;
-}
+const backendModule = (): EmscriptenModule | null => (tf.getBackend() === 'wasm' ? ((tf.backend() as unknown as { wasm?: EmscriptenModule }).wasm ?? null) : null);
+
+/** The module's memory: the one WebAssembly.Memory among its exports (named `memory`, but not promised to stay so). */
+const memoryOf = (module: EmscriptenModule) => Object.values(module.asm ?? {}).find((v): v is WebAssembly.Memory => v instanceof WebAssembly.Memory) ?? null;
 
 /** Compiles and binds the kernels asynchronously, where synchronous compilation is not allowed. Call after choosing the backend. */
 export async function prepareHeapKernels(): Promise<void> {
@@ -49,11 +47,13 @@ export async function prepareHeapKernels(): Promise<void> {
   } catch {
     return;
   }
-  const found = backendMemory();
-  if (!found || cached?.memory === found.memory) return;
+  const module = backendModule();
+  const memory = module && memoryOf(module);
+  // A null cached by an earlier synchronous try (refused on a main thread) is retried here.
+  if (!module || !memory || (cached?.module === module && cached.kernels)) return;
   try {
-    const instance = await WebAssembly.instantiate(compiled, { env: { memory: found.memory } });
-    cached = { memory: found.memory, kernels: HeapKernels.bind(found.module, found.memory, instance) };
+    const instance = await WebAssembly.instantiate(compiled, { env: { memory } });
+    cached = { module, kernels: HeapKernels.bind(module, memory, instance) };
   } catch {
     // heapKernels() tries again synchronously, and otherwise the JavaScript passes run.
   }
@@ -71,9 +71,12 @@ export function setHeapKernelsEnabled(on: boolean): void {
  */
 export function heapKernels(): HeapKernels | null {
   if (!enabled) return null;
-  const found = backendMemory();
-  if (!found) return null;
-  if (cached?.memory !== found.memory) cached = { memory: found.memory, kernels: HeapKernels.create(found.module, found.memory) };
+  const module = backendModule();
+  if (!module) return null;
+  if (cached?.module !== module) {
+    const memory = memoryOf(module);
+    cached = { module, kernels: memory && HeapKernels.create(module, memory) };
+  }
   return cached.kernels;
 }
 

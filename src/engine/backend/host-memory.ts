@@ -48,17 +48,8 @@ export function writableStorage(t: tf.Tensor): Float32Array | null {
  */
 export function readableStorage(t: tf.Tensor): Float32Array {
   if (t.dtype !== 'float32') return Float32Array.from(t.dataSync());
-  {
-    try {
-      if (tf.getBackend() === 'wasm') {
-        const b = tf.backend() as unknown as WasmBackendInternals;
-        const info = b.dataIdMap?.get(t.dataId);
-        if (info && typeof info.memoryOffset === 'number') return new Float32Array(b.wasm.HEAPU8.buffer, info.memoryOffset, t.size);
-      }
-    } catch {
-      // fall through to the copy
-    }
-  }
+  const offset = heapOffset(t);
+  if (offset !== null) return new Float32Array((tf.backend() as unknown as WasmBackendInternals).wasm.HEAPU8.buffer, offset, t.size);
   return t.dataSync() as Float32Array;
 }
 
