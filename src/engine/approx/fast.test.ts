@@ -52,9 +52,9 @@ describe('fast approximate layers agree with the per-product reference', () => {
           const ref = referenceConv(x, w, c.win, table, c.depthwise);
           const before = tf.memory().numTensors;
           const kernel = prepareKernel(w, factors, c.depthwise, x);
-          // The product form reads R channels per input channel and one summed channel (depthwise: R + 1).
+          // The product form reads R channels per input channel and two summed channels (depthwise: R + 1).
           const perInput = form === 'error' || c.depthwise ? rank + 1 : rank;
-          expect(kernel.stacked.shape[2]).toBe(c.kernel[2] * perInput + (form === 'product' && !c.depthwise ? 1 : 0));
+          expect(kernel.stacked.shape[2]).toBe(c.kernel[2] * perInput + (form === 'product' && !c.depthwise ? 2 : 0));
           const y = fastConv(x, kernel, c.win);
           expect(y.shape).toEqual(ref.shape);
           const fast = y.dataSync();

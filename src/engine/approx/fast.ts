@@ -12,7 +12,14 @@
 // truncating designs: rank 1 where their error has rank 2), the sum is
 //   Σ_r Σ_k p'_r[x_k]·q_r[w_k] − z_w·Σ_k (x_k − z_x) + Σ_k (AM(z_x, w_k) − z_x·w_k),
 // and the middle term needs x only summed over the receptive field: a convolution takes it as ONE
-// extra channel, Σ_c (x_c − z_x), instead of a whole block of C channels.
+// extra channel, Σ_c (x_c − z_x), instead of a whole block of C channels. Written so, the first two
+// terms are each about x·w and cancel down to about (x − z_x)(w − z_w): rounding in the convolution
+// (Winograd's above all) scales with the terms, not with what is left. So the weights are centred
+// on a code c near the weight zero points, q_r[w] − q_r[c], and what that moves out,
+//   Σ_k Σ_r p'_r[x_k]·q_r[c] − z_w·Σ_k (x_k − z_x) = (c − z_w)·Σ_k (x_k − z_x) + Σ_k e[x_k],
+//   e[x] = Σ_r p'_r[x]·q_r[c] − c·(x − z_x)   (AM's error at weight c, 0 at z_x),
+// is a second summed channel, Σ_c e[x_c], with weight 1 beside the first with weight c − z_w: the
+// same sum, with every term about the size of the result.
 // On wasm a 3×3 stride-1 layer computes that convolution by Winograd F(2×2, 3×3) (winograd.ts): the
 // stacked operands are written with their channels padded to a multiple of 4 for its kernels.
 import * as tf from '@tensorflow/tfjs';
@@ -39,18 +46,22 @@ export interface PreparedKernel {
   inChannels: number;
   /** Mapped values per input channel: R + 1 (error form, or product form on depthwise layers), else R. */
   blocks: number;
-  /** Product form, not depthwise: one trailing channel Σ_c (x_c − z_x) after the mapped blocks. */
+  /** Product form, not depthwise: two trailing channels Σ_c (x_c − z_x) and Σ_c e[x_c] after the mapped blocks. */
   summed: boolean;
   /**
-   * [kh, kw, Cin·blocks (+1 summed), Cout] (conv) or [kh, kw, C·blocks, 1] (depthwise), channel-
-   * major: for each input channel (w − z_w), v_1[w], …, v_R[w] (error form) or [−z_w,] q_1[w], …,
-   * q_R[w] (product form), then −z_w for the summed channel; each times s_x·s_w of its output channel.
+   * [kh, kw, Cin·blocks (+2 summed), Cout] (conv) or [kh, kw, C·blocks, 1] (depthwise), channel-
+   * major: for each input channel (w − z_w), v_1[w], …, v_R[w] (error form), q_1[w] − q_1[c], …,
+   * q_R[w] − q_R[c] (product form) or −z_w, q_1[w], …, q_R[w] (depthwise product form), then c − z_w
+   * and 1 for the summed channels; each times s_x·s_w of its output channel.
    */
   stacked: tf.Tensor4D;
   /** Operand map, code-major: row `code` holds [code − z_x, u'_1[code], …] or [[code − z_x,] p'_1[code], …]. */
   operandMap: Float32Array;
   /** The same rows as a [256, blocks] tensor, for mapping on the device (webgl). */
   operandTable: tf.Tensor2D;
+  /** With `summed`: per code [code − z_x, e[code]], the values the two summed channels add up (code-major), and as a [256, 2] tensor. */
+  sumMap: Float32Array | null;
+  sumTable: tf.Tensor2D | null;
   /**
    * Per output channel, times s_x·s_w: Σ_r u_r[z_x]·Σ_k v_r[w_k] (error form) or Σ_k (AM(z_x, w_k) − z_x·w_k)
    * (product form), the part of the products the shifted maps leave out; null when it is 0 (exact).
@@ -81,13 +92,16 @@ export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: b
   const linear = !product || depthwise;
   const lead = linear ? 1 : 0;
   const blocks = R + lead;
-  const stackedIn = cin * blocks + (summed ? 1 : 0);
+  const stackedIn = cin * blocks + (summed ? 2 : 0);
   const channels = depthwise ? cin : cout;
   const perChannel = (values: ArrayLike<number>) => Float64Array.from({ length: channels }, (_, c) => values[values.length === 1 ? 0 : c]);
   const zw = perChannel(w.q.zeroPoint);
   const scale = perChannel(w.q.scale).map((s) => s * act.scale);
   const zx = act.zeroPoint;
   const atZero = factors.u.map((u) => u[zx]);
+  // The weight code the product form centres on: the median of the zero points (all of them, per tensor).
+  const centre = summed ? Math.round([...zw].sort((a, b) => a - b)[channels >> 1]) : 0;
+  const centred = factors.v.map((v) => (summed ? v[centre] : 0));
   const data = new Float32Array(kh * kw * stackedIn * cout);
   const offset = new Float64Array(channels);
   for (let t = 0; t < kh * kw; t++)
@@ -98,17 +112,32 @@ export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: b
         const base = (t * stackedIn + c * blocks) * cout + o;
         if (linear) data[base] = (product ? -zw[ch] : code - zw[ch]) * scale[ch];
         for (let r = 0; r < R; r++) {
-          data[base + (lead + r) * cout] = factors.v[r][code] * scale[ch];
+          data[base + (lead + r) * cout] = (factors.v[r][code] - centred[r]) * scale[ch];
           offset[ch] += atZero[r] * factors.v[r][code];
         }
         if (product) offset[ch] -= zx * code;
       }
-  if (summed) for (let t = 0; t < kh * kw; t++) for (let o = 0; o < cout; o++) data[(t * stackedIn + cin * blocks) * cout + o] = -zw[o] * scale[o];
+  if (summed)
+    for (let t = 0; t < kh * kw; t++)
+      for (let o = 0; o < cout; o++) {
+        data[(t * stackedIn + cin * blocks) * cout + o] = (centre - zw[o]) * scale[o];
+        data[(t * stackedIn + cin * blocks + 1) * cout + o] = scale[o];
+      }
   const operandMap = new Float32Array(256 * blocks);
   for (let code = 0; code < 256; code++) {
     if (linear) operandMap[code * blocks] = code - zx;
     for (let r = 0; r < R; r++) operandMap[code * blocks + lead + r] = factors.u[r][code] - atZero[r];
   }
+  // e[x] from the mapped operands as the convolution sees them, so that the two forms are the same sum.
+  const sumMap = summed
+    ? Float32Array.from({ length: 512 }, (_, i) => {
+        const code = i >> 1;
+        if ((i & 1) === 0) return code - zx;
+        let e = -centre * (code - zx);
+        for (let r = 0; r < R; r++) e += operandMap[code * blocks + r] * centred[r];
+        return e;
+      })
+    : null;
   return {
     depthwise,
     rank: R,
@@ -119,12 +148,14 @@ export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: b
     stacked: tf.tensor4d(data, [kh, kw, stackedIn, cout]),
     operandMap,
     operandTable: tf.tensor2d(operandMap, [256, blocks]),
+    sumMap,
+    sumTable: sumMap && tf.tensor2d(sumMap, [256, 2]),
     offset: R === 0 && !product ? null : tf.tensor1d(Float32Array.from(offset, (v, ch) => v * scale[ch])),
     zeroPoint: zx,
   };
 }
 
-export const kernelTensors = (k: PreparedKernel): tf.Tensor[] => [k.stacked, k.operandTable, ...(k.offset ? [k.offset] : []), ...(k.winograd?.u ?? [])];
+export const kernelTensors = (k: PreparedKernel): tf.Tensor[] => [k.stacked, k.operandTable, ...(k.sumTable ? [k.sumTable] : []), ...(k.offset ? [k.offset] : []), ...(k.winograd?.u ?? [])];
 
 export function disposeKernel(k: PreparedKernel): void {
   tf.dispose(kernelTensors(k));
@@ -141,9 +172,9 @@ export function fastLayer(x: tf.Tensor4D, act: Affine, k: PreparedKernel, win: W
   return tf.tidy(() => {
     const codes = quantiseOnDevice(x, act).toInt();
     const [b, h, w, c] = codes.shape;
-    // [B,H,W,C] codes → [B,H,W,C,blocks] mapped → channel-major [B,H,W,C·blocks] (+ the summed channel).
+    // [B,H,W,C] codes → [B,H,W,C,blocks] mapped → channel-major [B,H,W,C·blocks] (+ the two summed channels).
     const mapped = tf.reshape(tf.gather(k.operandTable, codes), [b, h, w, c * k.blocks]);
-    const stacked = k.summed ? tf.concat([mapped, tf.sum(tf.sub(codes, k.zeroPoint), 3, true).toFloat()], 3) : mapped;
+    const stacked = k.sumTable ? tf.concat([mapped, tf.sum(tf.gather(k.sumTable, codes), 3)], 3) : mapped;
     return convolve(stacked as tf.Tensor4D, k, win, epilogue);
   });
 }
@@ -167,7 +198,7 @@ function stackedLayer(stack: (width?: number) => tf.Tensor4D, h: number, w: numb
 
 /** The layer's Winograd weights where F(2×2, 3×3) computes it here (wasm, 3×3, stride 1, not depthwise), else null. */
 function winogradFor(k: PreparedKernel, win: Window, h: number, w: number, kernels: HeapKernels): WinogradWeights | null {
-  if (k.depthwise || !winogradWindow(win) || !kernels.stacks(k.blocks)) return null;
+  if (k.depthwise || !winogradWindow(win) || !kernels.stacks(k.blocks, k.summed)) return null;
   const { outH, outW } = place(h, w, win);
   if (outH <= 0 || outW <= 0) return null;
   if (!k.winograd) {
@@ -221,43 +252,49 @@ export function applyActivation<T extends tf.Tensor>(y: T, activation: FusedActi
 }
 
 /**
- * Channel-major stacked operands [B, H, W, C·blocks (+1)] straight from float activations, quantised
+ * Channel-major stacked operands [B, H, W, C·blocks (+2 summed)] straight from float activations, quantised
  * with the arithmetic of `quantiseActivations` and mapped in the same pass: by the compiled kernel
  * where it runs (several times faster), else by the loops below, which compute the same floats.
  */
 export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel, width?: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
-  const { blocks, summed } = k;
-  const natural = c * blocks + (summed ? 1 : 0);
+  const { blocks, sumMap } = k;
+  const natural = c * blocks + (sumMap ? 2 : 0);
   const pad = (width ?? natural) - natural;
   const map = k.operandMap;
   const inv = 1 / act.scale;
-  const zx = act.zeroPoint;
-  const shift = zx + 0.5;
+  const shift = act.zeroPoint + 0.5;
   // Before any view is taken: its first call allocates in the backend's memory.
   const kernels = heapKernels();
   // Written straight into the backend's memory: the stacked operands are `blocks`× the input, and a
   // JavaScript array of that size would be zero-filled and then copied over.
   return tensorWrittenBy([b, h, w, natural + pad], (out) => {
     const values = readableStorage(x);
-    if (kernels?.stack(values, out, c, inv, shift, map, blocks, summed, -c * zx, pad)) return;
-    if (summed || pad > 0) {
+    if (kernels?.stack(values, out, c, inv, shift, map, blocks, sumMap, pad)) return;
+    if (sumMap || pad > 0) {
       for (let i = 0, dst = 0; i < values.length; ) {
-        let sum = 0;
+        let sum0 = 0;
+        let sum1 = 0;
         for (const end = i + c; i < end; i++) {
           const v = values[i] * inv + shift;
           const code = v < 0 ? 0 : v >= 255 ? 255 : v | 0;
-          sum += code;
           const row = code * blocks;
           for (let r = 0; r < blocks; r++) out[dst++] = map[row + r];
+          if (sumMap) {
+            sum0 += sumMap[code * 2];
+            sum1 += sumMap[code * 2 + 1];
+          }
         }
-        if (summed) out[dst++] = sum - c * zx;
+        if (sumMap) {
+          out[dst++] = sum0;
+          out[dst++] = sum1;
+        }
         for (let z = 0; z < pad; z++) out[dst++] = 0;
       }
     } else if (blocks === 1 && k.form === 'error') {
       for (let i = 0; i < values.length; i++) {
         const v = values[i] * inv + shift;
-        out[i] = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) - zx;
+        out[i] = (v < 0 ? 0 : v >= 255 ? 255 : v | 0) - act.zeroPoint;
       }
     } else {
       for (let i = 0, dst = 0; i < values.length; i++) {
@@ -271,19 +308,26 @@ export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel, widt
 
 function stackCodes(input: QuantisedInput, k: PreparedKernel, width?: number): tf.Tensor4D {
   const [b, h, w, c] = input.shape;
-  const { blocks, summed } = k;
-  const natural = c * blocks + (summed ? 1 : 0);
+  const { blocks, sumMap } = k;
+  const natural = c * blocks + (sumMap ? 2 : 0);
   const pad = (width ?? natural) - natural;
   return tensorWrittenBy([b, h, w, natural + pad], (out) => {
     for (let i = 0, dst = 0; i < input.codes.length; ) {
-      let sum = 0;
+      let sum0 = 0;
+      let sum1 = 0;
       for (const end = i + c; i < end; i++) {
         const code = input.codes[i];
-        sum += code;
         const row = code * blocks;
         for (let r = 0; r < blocks; r++) out[dst++] = k.operandMap[row + r];
+        if (sumMap) {
+          sum0 += sumMap[code * 2];
+          sum1 += sumMap[code * 2 + 1];
+        }
       }
-      if (summed) out[dst++] = sum - c * input.zeroPoint;
+      if (sumMap) {
+        out[dst++] = sum0;
+        out[dst++] = sum1;
+      }
       for (let z = 0; z < pad; z++) out[dst++] = 0;
     }
   }) as tf.Tensor4D;

@@ -32,9 +32,11 @@ function activations(n: number, seed: number): Float32Array {
 }
 
 /** An operand map shaped as prepareKernel's: in error form each row starts with code − z_x. */
-function prepared(blocks: number, summed: boolean, form: 'error' | 'product', zx: number, seed: number): Pick<PreparedKernel, 'blocks' | 'summed' | 'form' | 'operandMap'> {
+function prepared(blocks: number, summed: boolean, form: 'error' | 'product', zx: number, seed: number): Pick<PreparedKernel, 'blocks' | 'summed' | 'form' | 'operandMap' | 'sumMap'> {
   const operandMap = Float32Array.from({ length: 256 * blocks }, (_, i) => (form === 'error' && i % blocks === 0 ? i / blocks - zx : Math.sin(i * 0.37 + seed) * 1000));
-  return { blocks, summed, form, operandMap };
+  // Summed columns: code − z_x, and values whose float64 sum rounds differently from a float32 one.
+  const sumMap = summed ? Float32Array.from({ length: 512 }, (_, i) => (i % 2 === 0 ? (i >> 1) - zx : Math.cos(i * 0.11 + seed) * 77.7)) : null;
+  return { blocks, summed, form, operandMap, sumMap };
 }
 
 describe('heap kernels', () => {
@@ -82,13 +84,14 @@ describe('heap kernels', () => {
       [4, 2, 5, false],
       [3, 3, 7, true],
     ] as const) {
-      const width = channels * blocks + (summed ? 1 : 0);
+      const width = channels * blocks + (summed ? 2 : 0);
       const src = tf.tensor1d(activations(pixels * channels, 5));
       const dst = tf.fill([pixels * width + 8], -1);
       const srcView = writableStorage(src)!;
       const all = writableStorage(dst)!;
       const map = Float32Array.from({ length: 256 * blocks }, (_, i) => i);
-      expect(kernels.stack(srcView, all.subarray(0, pixels * width), channels, 255, 0.5, map, blocks, summed, 0)).toBe(true);
+      const sums = summed ? Float32Array.from({ length: 512 }, (_, i) => i) : null;
+      expect(kernels.stack(srcView, all.subarray(0, pixels * width), channels, 255, 0.5, map, blocks, sums)).toBe(true);
       expect(Array.from(all.subarray(pixels * width))).toEqual(new Array(8).fill(-1));
       tf.dispose([src, dst]);
     }
@@ -97,7 +100,7 @@ describe('heap kernels', () => {
   it('refuse views outside the backend memory, writing nothing', () => {
     const kernels = heapKernels()!;
     const out = new Float32Array(4).fill(7);
-    expect(kernels.stack(new Float32Array(4), out, 1, 1, 0.5, new Float32Array(256), 1, false, 0)).toBe(false);
+    expect(kernels.stack(new Float32Array(4), out, 1, 1, 0.5, new Float32Array(256), 1, null)).toBe(false);
     expect(Array.from(out)).toEqual([7, 7, 7, 7]);
     expect(kernels.moments(new Float32Array(4))).toBeNull();
   });

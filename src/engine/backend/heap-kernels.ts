@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { HEAP_KERNELS_WASM } from './heap-kernels.wasm';
 
 interface KernelExports {
-  stack(src: number, pixels: number, channels: number, inv: number, shift: number, map: number, stride: number, blocks: number, summed: number, sumOffset: number, dst: number, vector: number, pad: number): number;
+  stack(src: number, pixels: number, channels: number, inv: number, shift: number, map: number, stride: number, blocks: number, sums: number, dst: number, vector: number, pad: number): number;
   winograd_input(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number): void;
   quantise_rows(src: number, n: number, inv: number, shift: number, dst: number): void;
   lookup_conv(rows: number, b: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number, outH: number, outW: number, zxRow: number, weights: number, cout: number, table: number, params: number, patch: number, acc: number, dst: number): void;
@@ -26,6 +26,9 @@ interface EmscriptenModule {
 
 /** Widest operand row the stacking scratch holds: R + 1 terms for R up to the lookup limit, rounded up to a vector. */
 const MAX_STRIDE = 32;
+
+/** Floats per row of the operand map in the kernels' scratch: the copied block, the two summed columns, whole vectors. */
+const rowStride = (blocks: number, summed: boolean) => Math.ceil((blocks + (summed ? 2 : 0)) / 4) * 4;
 
 /** The kernels of the last wasm backend module seen (a new backend is a new module and memory). */
 let cached: { module: EmscriptenModule; kernels: HeapKernels | null } | null = null;
@@ -112,9 +115,9 @@ export class HeapKernels {
     return new HeapKernels(memory, instance.exports as unknown as KernelExports, scratch, quantiles, addresses);
   }
 
-  /** Whether `stack` takes rows of this many mapped operands. */
-  stacks(blocks: number): boolean {
-    return Math.ceil(blocks / 4) * 4 <= MAX_STRIDE;
+  /** Whether `stack` takes rows of this many mapped operands (with `summed`, two summed ones as well). */
+  stacks(blocks: number, summed = false): boolean {
+    return rowStride(blocks, summed) <= MAX_STRIDE;
   }
 
   private onHeap(...views: Float32Array[]): boolean {
@@ -123,21 +126,25 @@ export class HeapKernels {
 
   /**
    * Quantises `src` (pixels of `channels` floats) with code = clamp(⌊x·inv + shift⌋, 0, 255) and
-   * writes each code's row of `blocks` floats from `map` (256 rows) to `dst`, then, when `summed`,
-   * Σ code + sumOffset per pixel, then `pad` zeros. False, with nothing written, when it cannot run here.
+   * writes each code's row of `blocks` floats from `map` (256 rows) to `dst`; then, with `sums`
+   * (256 rows of 2 floats), the two columns of the codes' rows summed over the pixel's channels
+   * (in float64, rounded once); then `pad` zeros. False, with nothing written, when it cannot run here.
    */
-  stack(src: Float32Array, dst: Float32Array, channels: number, inv: number, shift: number, map: Float32Array, blocks: number, summed: boolean, sumOffset: number, pad = 0): boolean {
-    const stride = Math.ceil(blocks / 4) * 4;
-    if (!this.stacks(blocks) || !this.onHeap(src, dst) || src.length % channels !== 0) return false;
+  stack(src: Float32Array, dst: Float32Array, channels: number, inv: number, shift: number, map: Float32Array, blocks: number, sums: Float32Array | null, pad = 0): boolean {
+    const stride = rowStride(blocks, !!sums);
+    if (stride > MAX_STRIDE || !this.onHeap(src, dst) || src.length % channels !== 0) return false;
     const pixels = src.length / channels;
-    const width = channels * blocks + (summed ? 1 : 0) + pad;
+    const width = channels * blocks + (sums ? 2 : 0) + pad;
     if (dst.length !== pixels * width) return false;
     const rows = new Float32Array(this.memory.buffer, this.scratch, 256 * stride);
-    for (let code = 0; code < 256; code++) rows.set(map.subarray(code * blocks, (code + 1) * blocks), code * stride);
+    for (let code = 0; code < 256; code++) {
+      rows.set(map.subarray(code * blocks, (code + 1) * blocks), code * stride);
+      if (sums) rows.set(sums.subarray(code * 2, code * 2 + 2), code * stride + blocks);
+    }
     // A vector copy writes up to 3 floats past its row; the last pixels are copied float by float so
     // that nothing lands past `dst`.
     const tail = Math.min(pixels, Math.ceil(3 / width));
-    const args = [channels, inv, shift, this.scratch, stride, blocks, summed ? 1 : 0, sumOffset] as const;
+    const args = [channels, inv, shift, this.scratch, stride, blocks, sums ? 2 : 0] as const;
     const next = this.exports.stack(src.byteOffset, pixels - tail, ...args, dst.byteOffset, 1, pad);
     this.exports.stack(src.byteOffset + (pixels - tail) * channels * 4, tail, ...args, next, 0, pad);
     return true;

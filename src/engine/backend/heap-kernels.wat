@@ -9,24 +9,26 @@
 
   ;; Quantise `pixels`·`channels` float32 activations at `src`, code = clamp(trunc(x·inv + shift), 0, 255)
   ;; (quantiseActivations' formula; trunc is floor on the unclamped range), and write each code's row of
-  ;; `blocks` floats from `map` (rows of `stride` floats) to `dst`. When `summed`, each pixel ends with
-  ;; one more float, Σ code + sumOffset. With `vector` the rows are copied as whole 16-byte vectors
+  ;; `blocks` floats from `map` (rows of `stride` floats) to `dst`. The next `sums` floats of the row
+  ;; (0, 1 or 2) are summed over the pixel's channels in float64 instead, and each pixel ends with those
+  ;; sums, rounded to float32. With `vector` the rows are copied as whole 16-byte vectors
   ;; (stride a multiple of 4): each copy may write up to stride − blocks floats past its row, which the
   ;; following writes cover, so the caller runs the last pixels with `vector` = 0. Each pixel then
   ;; ends with `pad` zeros (rows padded to whole vectors for the Winograd kernels). Returns the end of
   ;; what was written.
   (func (export "stack")
     (param $src i32) (param $pixels i32) (param $channels i32) (param $inv f64) (param $shift f64)
-    (param $map i32) (param $stride i32) (param $blocks i32) (param $summed i32) (param $sumOffset f32)
+    (param $map i32) (param $stride i32) (param $blocks i32) (param $sums i32)
     (param $dst i32) (param $vector i32) (param $pad i32) (result i32)
-    (local $j i32) (local $z i32) (local $code i32) (local $sum i32) (local $row i32) (local $q i32)
+    (local $j i32) (local $z i32) (local $code i32) (local $sum0 f64) (local $sum1 f64) (local $row i32) (local $q i32)
     (local $rowBytes i32) (local $blockBytes i32)
     (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
     (local.set $blockBytes (i32.shl (local.get $blocks) (i32.const 2)))
     (block $done
       (loop $pixel
         (br_if $done (i32.eqz (local.get $pixels)))
-        (local.set $sum (i32.const 0))
+        (local.set $sum0 (f64.const 0))
+        (local.set $sum1 (f64.const 0))
         (local.set $j (local.get $channels))
         (loop $channel
           (local.set $code
@@ -36,8 +38,11 @@
                 (local.get $shift))))
           (local.set $code (select (i32.const 0) (local.get $code) (i32.lt_s (local.get $code) (i32.const 0))))
           (local.set $code (select (i32.const 255) (local.get $code) (i32.gt_s (local.get $code) (i32.const 255))))
-          (local.set $sum (i32.add (local.get $sum) (local.get $code)))
           (local.set $row (i32.add (local.get $map) (i32.mul (local.get $code) (local.get $rowBytes))))
+          (if (local.get $sums)
+            (then
+              (local.set $sum0 (f64.add (local.get $sum0) (f64.promote_f32 (f32.load (i32.add (local.get $row) (local.get $blockBytes))))))
+              (local.set $sum1 (f64.add (local.get $sum1) (f64.promote_f32 (f32.load offset=4 (i32.add (local.get $row) (local.get $blockBytes))))))))
           (local.set $q (i32.const 0))
           (if (local.get $vector)
             (then
@@ -54,9 +59,13 @@
           (local.set $src (i32.add (local.get $src) (i32.const 4)))
           (local.set $j (i32.sub (local.get $j) (i32.const 1)))
           (br_if $channel (local.get $j)))
-        (if (local.get $summed)
+        (if (local.get $sums)
           (then
-            (f32.store (local.get $dst) (f32.add (f32.convert_i32_s (local.get $sum)) (local.get $sumOffset)))
+            (f32.store (local.get $dst) (f32.demote_f64 (local.get $sum0)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
+        (if (i32.ge_u (local.get $sums) (i32.const 2))
+          (then
+            (f32.store (local.get $dst) (f32.demote_f64 (local.get $sum1)))
             (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
         (local.set $z (local.get $pad))
         (block $padded
