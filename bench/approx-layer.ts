@@ -77,10 +77,10 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
     const m = simMultiplier(entry);
     const rank = multiplierMetrics(entry.table as UnsignedMultiplierTable).float_rank;
     const mode: LayerMode = { kind: 'approx', multiplier: m };
-    // What the stacked convolution reads per batch: error form C·(R+1), product form C·R′ + 1.
+    // What the stacked convolution reads per batch: error form C·(R+1), product form C·R′ + 2.
     const form = d.method !== 'fast' || !m.factors ? 'lookup' : (m.factors.form ?? 'error');
     const terms = m.factors?.u.length ?? 0;
-    const channels = form === 'lookup' ? C : form === 'product' ? C * terms + 1 : C * (terms + 1);
+    const channels = form === 'lookup' ? C : form === 'product' ? C * terms + 2 : C * (terms + 1);
     record(d.key, await paired(() => sim.run(x, { conv: mode }, d.method), d.runs), { multiplier: entry.name, rank, form, conv_input_channels: channels, ...(form === 'lookup' ? { lookup: hostKernels ? 'compiled kernel' : 'typed-array loop' } : { convolution: hostKernels ? 'winograd' : 'direct' }) });
   }
   // What the rank-8 layer cannot go below: one plain convolution over as many input channels as its
