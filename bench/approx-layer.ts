@@ -15,7 +15,7 @@ const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export interface LayerBenchResult {
   backend: string;
-  /** Whether the host passes ran as the compiled kernels (heap-kernels.wat) rather than JavaScript; with them the 3×3 layer's convolution runs by Winograd F(2×2, 3×3). */
+  /** Whether the host passes ran as the compiled kernels (heap-kernels.wat) rather than JavaScript; with them the 3×3 layer's convolution runs by Winograd F(4×4, 3×3). */
   host_kernels: boolean;
   layer: { batch: number; size: number; in: number; out: number; kernel: number; macs_per_batch: number };
   modes: Record<string, { ms_per_batch: number; ratio_to_float: number; multiplier?: string; rank?: number | null; form?: string; conv_input_channels?: number; convolution?: string; lookup?: string }>;

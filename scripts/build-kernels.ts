@@ -1,16 +1,28 @@
 // Compiles the WebAssembly text of the host kernels into the module the engine imports (base64, so it
-// bundles into workers and loads in Node without a file read). `npm run build:kernels`;
-// heap-kernels.test.ts checks that the committed module is this script's output.
+// bundles into workers and loads in Node without a file read), with the Winograd kernels written from
+// their transform matrices spliced in. `npm run build:kernels`; heap-kernels.test.ts checks that the
+// committed module is this script's output.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabtModule from 'wabt';
+import { F4X4_3X3 } from '../src/engine/approx/winograd-transforms';
+import { winogradWat } from './winograd-wat';
 
 export const KERNEL_SOURCE = fileURLToPath(new URL('../src/engine/backend/heap-kernels.wat', import.meta.url));
 export const KERNEL_MODULE = fileURLToPath(new URL('../src/engine/backend/heap-kernels.wasm.ts', import.meta.url));
 
+const MARKER = '  ;; @winograd-kernels\n';
+
+/** heap-kernels.wat with the generated Winograd kernels in place of its marker. */
+export function kernelText(): string {
+  const source = readFileSync(KERNEL_SOURCE, 'utf8');
+  if (!source.includes(MARKER)) throw new Error(`heap-kernels.wat has no "${MARKER.trim()}" line`);
+  return source.replace(MARKER, winogradWat(F4X4_3X3));
+}
+
 export async function compileKernels(): Promise<string> {
   const wabt = await wabtModule();
-  const parsed = wabt.parseWat('heap-kernels.wat', readFileSync(KERNEL_SOURCE, 'utf8'), { simd: true, multi_value: true, sat_float_to_int: true, bulk_memory: true });
+  const parsed = wabt.parseWat('heap-kernels.wat', kernelText(), { simd: true, multi_value: true, sat_float_to_int: true, bulk_memory: true });
   try {
     parsed.validate();
     const { buffer } = parsed.toBinary({});

@@ -35,7 +35,7 @@ function kernel(shape: [number, number, number, number], channels: number, seed:
 
 const layers: { name: string; x: QuantisedInput; w: QuantisedKernel; win: Window; depthwise: boolean }[] = [
   { name: 'conv 3x3 stride 2', x: input([2, 9, 9, 8], 1), w: kernel([3, 3, 8, 6], 6, 2), win: { kh: 3, kw: 3, strides: [2, 2], padding: 'same' }, depthwise: false },
-  // Stride 1: on wasm by Winograd F(2×2, 3×3), odd sizes and channel counts to reach its edges.
+  // Stride 1: on wasm by Winograd F(4×4, 3×3), odd sizes and channel counts to reach the edges of its tiles.
   { name: 'conv 3x3 stride 1 same', x: input([2, 7, 9, 5], 7), w: kernel([3, 3, 5, 6], 6, 8), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'same' }, depthwise: false },
   { name: 'conv 3x3 stride 1 valid', x: input([1, 8, 7, 3], 9), w: kernel([3, 3, 3, 5], 5, 10), win: { kh: 3, kw: 3, strides: [1, 1], padding: 'valid' }, depthwise: false },
   // As many input channels as the benchmark layer: the transforms' rounding over a long sum.

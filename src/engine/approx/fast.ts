@@ -20,7 +20,7 @@
 //   e[x] = Σ_r p'_r[x]·q_r[c] − c·(x − z_x)   (AM's error at weight c, 0 at z_x),
 // is a second summed channel, Σ_c e[x_c], with weight 1 beside the first with weight c − z_w: the
 // same sum, with every term about the size of the result.
-// On wasm a 3×3 stride-1 layer computes that convolution by Winograd F(2×2, 3×3) (winograd.ts): the
+// On wasm a 3×3 stride-1 layer computes that convolution by Winograd F(4×4, 3×3) (winograd.ts): the
 // stacked operands are written with their channels padded to a multiple of 4 for its kernels.
 import * as tf from '@tensorflow/tfjs';
 import { readableStorage, tensorWrittenBy } from '../backend/host-memory';
@@ -68,7 +68,7 @@ export interface PreparedKernel {
    */
   offset: tf.Tensor1D | null;
   zeroPoint: number;
-  /** The stacked kernel transformed for Winograd's F(2×2, 3×3), made on first use (3×3 kernels on the wasm backend only). */
+  /** The stacked kernel transformed for Winograd's F(4×4, 3×3), made on first use (3×3 kernels on the wasm backend only). */
   winograd?: WinogradWeights;
 }
 
@@ -196,7 +196,7 @@ function stackedLayer(stack: (width?: number) => tf.Tensor4D, h: number, w: numb
   return tf.tidy(() => (winograd ? viaWinograd(stack(winograd.k), k, winograd, win, epilogue, kernels) : convolve(stack(), k, win, epilogue)));
 }
 
-/** The layer's Winograd weights where F(2×2, 3×3) computes it here (wasm, 3×3, stride 1, not depthwise), else null. */
+/** The layer's Winograd weights where F(4×4, 3×3) computes it here (wasm, 3×3, stride 1, not depthwise), else null. */
 function winogradFor(k: PreparedKernel, win: Window, h: number, w: number, kernels: HeapKernels): WinogradWeights | null {
   if (k.depthwise || !winogradWindow(win) || !kernels.stacks(k.blocks, k.summed)) return null;
   const { outH, outW } = place(h, w, win);

@@ -1,28 +1,27 @@
-// The stacked convolution of a 3×3, stride-1 layer by Winograd's F(2×2, 3×3) on the wasm backend:
-// each 4×4 input tile is transformed (Bᵀ·d·B), the 16 transformed positions are multiplied by the
-// transformed kernel (G·g·Gᵀ) as 16 ordinary matrix products [tiles, K]×[K, O], and each product
-// tile is transformed back (Aᵀ·M·A) into 2×2 outputs. That is 16 multiply-adds per 2×2 outputs and
-// input channel where the direct convolution spends 36: for the rank-8 layer's 113 stacked channels
-// the convolution is what the layer's time is (Lavin & Gray, "Fast Algorithms for Convolutional
-// Neural Networks", 2016). The transforms only add, subtract and halve, so the result agrees with
-// the direct convolution to float rounding (agreement.test.ts checks it against the per-product
-// reference). Transforms are compiled kernels working in the backend's memory (heap-kernels.wat).
+// The stacked convolution of a 3×3, stride-1 layer by Winograd's F(4×4, 3×3) on the wasm backend:
+// each 6×6 input tile is transformed (Bᵀ·d·B), the 36 transformed positions are multiplied by the
+// transformed kernel (G·g·Gᵀ) as 36 ordinary matrix products [tiles, K]×[K, O], and each product
+// tile is transformed back (Aᵀ·M·A) into 4×4 outputs: 36 multiply-adds per 4×4 outputs and input
+// channel where the direct convolution spends 144 (Lavin & Gray, "Fast Algorithms for Convolutional
+// Neural Networks", 2016). For the rank-8 layer's stacked channels the convolution is what the
+// layer's time is. The transforms cost accuracy: rounding in the products is amplified on the way
+// back, by a factor that grows with the terms of the sum (hence the centred product form, fast.ts)
+// and with the points (hence 0, ±1, −½, 2; winograd-transforms.ts). agreement.test.ts holds the
+// result to 10⁻⁵ of the largest output against the per-product reference for every table.
+// Transforms are compiled kernels working in the backend's memory (heap-kernels.wat, generated).
 import * as tf from '@tensorflow/tfjs';
 import type { HeapKernels } from '../backend/heap-kernels';
 import { heapOffset, tensorWrittenBy, uninitialisedTensor } from '../backend/host-memory';
 import { place, type Window } from './geometry';
+import { F4X4_3X3 } from './winograd-transforms';
 
-const G = [
-  [1, 0, 0],
-  [0.5, 0.5, 0.5],
-  [0.5, -0.5, 0.5],
-  [0, 0, 1],
-];
+const { G, m: TILE, n: SPAN } = F4X4_3X3;
+const POSITIONS = SPAN * SPAN;
 
 /** Floats of transformed input per batch slice: slices this size stay in cache between transform and products. */
 const SLICE_FLOATS = 1 << 20;
 
-/** A stacked 3×3 kernel transformed for F(2×2, 3×3): 16 matrices [k, o], rows and columns padded to multiples of 4 with zeros. */
+/** A stacked 3×3 kernel transformed for F(4×4, 3×3): 36 matrices [k, o], rows and columns padded to multiples of 4 with zeros. */
 export interface WinogradWeights {
   /** Stacked input channels, padded: the width the stacked operands are written with. */
   k: number;
@@ -40,7 +39,7 @@ export function setWinogradEnabled(on: boolean): void {
   enabled = on;
 }
 
-/** Whether the layer's window is one F(2×2, 3×3) computes (and the path is on). */
+/** Whether the layer's window is one F(4×4, 3×3) computes (and the path is on). */
 export const winogradWindow = (win: Window): boolean => enabled && win.kh === 3 && win.kw === 3 && win.strides[0] === 1 && win.strides[1] === 1;
 
 /** U = G·g·Gᵀ for every (input, output) channel pair of `data` [3, 3, cin, cout], in float64 then rounded. */
@@ -48,8 +47,8 @@ export function winogradWeights(data: Float32Array, cin: number, cout: number): 
   const k = ceil4(cin);
   const o = ceil4(cout);
   const u: tf.Tensor2D[] = [];
-  for (let xi = 0; xi < 4; xi++)
-    for (let nu = 0; nu < 4; nu++) {
+  for (let xi = 0; xi < SPAN; xi++)
+    for (let nu = 0; nu < SPAN; nu++) {
       const values = new Float32Array(k * o);
       for (let c = 0; c < cin; c++)
         for (let out = 0; out < cout; out++) {
@@ -78,20 +77,20 @@ export function winogradConv(stacked: tf.Tensor4D, weights: WinogradWeights, cou
   if (k !== weights.k) throw new Error(`Winograd: operands have ${k} channels, the kernel ${weights.k}`);
   const { outH, outW, top, left } = place(h, w, { kh: 3, kw: 3, strides: [1, 1], padding });
   if (outH <= 0 || outW <= 0) return null;
-  const tilesH = Math.ceil(outH / 2);
-  const tilesW = Math.ceil(outW / 2);
+  const tilesH = Math.ceil(outH / TILE);
+  const tilesW = Math.ceil(outW / TILE);
   const y = uninitialisedTensor([b, outH, outW, cout]);
   if (!y) return null;
   const biasTensor = tensorWrittenBy([weights.o], (out) => {
     out.fill(0);
     if (bias) out.set(bias);
   });
-  const perImage = 16 * tilesH * tilesW * k;
+  const perImage = POSITIONS * tilesH * tilesW * k;
   const slice = Math.max(1, Math.min(b, Math.floor(SLICE_FLOATS / perImage)));
   for (let b0 = 0; b0 < b; b0 += slice) {
     const images = Math.min(slice, b - b0);
     const tiles = images * tilesH * tilesW;
-    const v = Array.from({ length: 16 }, () => uninitialisedTensor([tiles, k]) as tf.Tensor2D);
+    const v = Array.from({ length: POSITIONS }, () => uninitialisedTensor([tiles, k]) as tf.Tensor2D);
     kernels.winogradInput(heapOffset(stacked)! + b0 * h * w * k * 4, images, h, w, k, top, left, tilesH, tilesW, v.map((t) => heapOffset(t)!));
     const m = v.map((t, i) => tf.matMul(t, weights.u[i]));
     tf.dispose(v);

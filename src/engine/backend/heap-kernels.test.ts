@@ -138,7 +138,7 @@ describe('heap kernels', () => {
     };
     const viaWinograd = prepareKernel({ codes, shape: [3, 3, 6, 10], q }, m.factors!, false, act);
     const first = run(viaWinograd);
-    expect(viaWinograd.winograd?.u).toHaveLength(16);
+    expect(viaWinograd.winograd?.u).toHaveLength(36);
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) expect(run(viaWinograd)).toEqual(first);
     expect(tf.memory().numTensors).toBe(before);

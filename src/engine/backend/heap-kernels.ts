@@ -10,7 +10,7 @@ import { HEAP_KERNELS_WASM } from './heap-kernels.wasm';
 
 interface KernelExports {
   stack(src: number, pixels: number, channels: number, inv: number, shift: number, map: number, stride: number, blocks: number, sums: number, dst: number, vector: number, pad: number): number;
-  winograd_input(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number): void;
+  winograd_input(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number, tmp: number): void;
   quantise_rows(src: number, n: number, inv: number, shift: number, dst: number): void;
   lookup_conv(rows: number, b: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number, outH: number, outW: number, zxRow: number, weights: number, cout: number, table: number, params: number, patch: number, acc: number, dst: number): void;
   lookup_depthwise(rows: number, b: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number, outH: number, outW: number, zxRow: number, weights: number, table: number, params: number, dst: number): void;
@@ -91,7 +91,7 @@ export class HeapKernels {
     private readonly scratch: number,
     /** The 65,536 Gaussian quantiles, copied in on first use. */
     private readonly quantiles: number,
-    /** 16 addresses: the Winograd kernels' 16 matrices. */
+    /** 36 addresses: the Winograd kernels' matrices. */
     private readonly addresses: number,
     private quantilesWritten = false,
   ) {}
@@ -110,7 +110,7 @@ export class HeapKernels {
     if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
     const scratch = module._malloc(MAX_STRIDE * 256 * 4);
     const quantiles = module._malloc(65536 * 4);
-    const addresses = module._malloc(16 * 4);
+    const addresses = module._malloc(36 * 4);
     if (!scratch || !quantiles || !addresses) return null;
     return new HeapKernels(memory, instance.exports as unknown as KernelExports, scratch, quantiles, addresses);
   }
@@ -151,12 +151,13 @@ export class HeapKernels {
   }
 
   /**
-   * Winograd F(2×2, 3×3) input transform of `images` images [h, w, k] at address `src` (k a multiple
-   * of 4) into the 16 matrices [tiles, k] at `dsts`. Addresses are byte offsets in the backend's memory.
+   * Winograd F(4×4, 3×3) input transform of `images` images [h, w, k] at address `src` (k a multiple
+   * of 4) into the 36 matrices [tiles, k] at `dsts`. Addresses are byte offsets in the backend's memory.
    */
   winogradInput(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number[]): void {
-    new Int32Array(this.memory.buffer, this.addresses, 16).set(dsts);
-    this.exports.winograd_input(src, images, h, w, k, padT, padL, tilesH, tilesW, this.addresses);
+    new Int32Array(this.memory.buffer, this.addresses, dsts.length).set(dsts);
+    // The column pass uses the stacking scratch, free once the operands are stacked.
+    this.exports.winograd_input(src, images, h, w, k, padT, padL, tilesH, tilesW, this.addresses, this.scratch);
   }
 
   /** Activation codes of the float32 values at `src`, quantised as `stack` does, written to `dst` as table-row byte offsets (code·1024). */
@@ -179,9 +180,9 @@ export class HeapKernels {
     return this.memory.buffer as ArrayBuffer;
   }
 
-  /** Winograd output transform of the 16 products [tiles, op] at `srcs`, plus bias and activation (0 none, 1 ReLU, 2 ReLU6), into `dst`. */
+  /** Winograd F(4×4, 3×3) output transform of the 36 products [tiles, op] at `srcs`, plus bias and activation (0 none, 1 ReLU, 2 ReLU6), into `dst`. */
   winogradOutput(srcs: number[], images: number, outH: number, outW: number, o: number, op: number, tilesH: number, tilesW: number, bias: number, act: number, dst: number): void {
-    new Int32Array(this.memory.buffer, this.addresses, 16).set(srcs);
+    new Int32Array(this.memory.buffer, this.addresses, srcs.length).set(srcs);
     this.exports.winograd_output(this.addresses, images, outH, outW, o, op, tilesH, tilesW, bias, act, dst);
   }
 
