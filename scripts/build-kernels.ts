@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabtModule from 'wabt';
-import { F4X4_3X3 } from '../src/engine/approx/winograd-transforms';
+import { F4X4_3X3, F4X4_INPUT_PROGRAM } from '../src/engine/approx/winograd-transforms';
 import { winogradWat } from './winograd-wat';
 
 export const KERNEL_SOURCE = fileURLToPath(new URL('../src/engine/backend/heap-kernels.wat', import.meta.url));
@@ -17,7 +17,7 @@ const MARKER = '  ;; @winograd-kernels\n';
 export function kernelText(): string {
   const source = readFileSync(KERNEL_SOURCE, 'utf8');
   if (!source.includes(MARKER)) throw new Error(`heap-kernels.wat has no "${MARKER.trim()}" line`);
-  return source.replace(MARKER, winogradWat(F4X4_3X3));
+  return source.replace(MARKER, winogradWat(F4X4_3X3, F4X4_INPUT_PROGRAM));
 }
 
 export async function compileKernels(): Promise<string> {

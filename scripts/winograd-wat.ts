@@ -1,7 +1,7 @@
 // Writes the WebAssembly text of the Winograd transform kernels from the transform matrices
 // (src/engine/approx/winograd-transforms.ts), unrolled over the tile: build-kernels.ts splices it into
 // heap-kernels.wat, so that the kernels and the kernel transform in winograd.ts share one definition.
-import type { WinogradTransforms } from '../src/engine/approx/winograd-transforms';
+import { programMatrix, type TransformProgram, type WinogradTransforms } from '../src/engine/approx/winograd-transforms';
 
 const splat = (c: number) => `(v128.const f32x4 ${c} ${c} ${c} ${c})`;
 
@@ -19,6 +19,21 @@ function combine(coeffs: number[], terms: string[]): string {
 }
 
 const range = (k: number) => Array.from({ length: k }, (_, i) => i);
+
+/**
+ * A 1-D transform of the locals `inputs` into the locals `outputs`, by `program` where given (after
+ * checking that it computes `matrix` exactly), else row by row; program temporaries live in `$w_<name>`.
+ */
+function transform(matrix: number[][], inputs: string[], outputs: string[], program?: TransformProgram): string[] {
+  if (!program) return matrix.map((row, o) => `(local.set $${outputs[o]} ${combine(row, inputs)})`);
+  const computed = programMatrix(program, inputs.length, outputs.length);
+  if (computed.some((row, o) => row.some((v, j) => v !== matrix[o][j]))) throw new Error(`transform program computes ${JSON.stringify(computed)}, not ${JSON.stringify(matrix)}`);
+  const local = (name: string) => (/^i\d+$/.test(name) ? inputs[Number(name.slice(1))] : /^o\d+$/.test(name) ? outputs[Number(name.slice(1))] : `w_${name}`);
+  return program.map(({ to, sum }) => `(local.set $${local(to)} ${combine(sum.map(([c]) => c), sum.map(([, t]) => local(t)))})`);
+}
+
+/** The program's temporaries, as local declarations. */
+const temporaries = (program?: TransformProgram) => (program ?? []).filter(({ to }) => !/^o\d+$/.test(to)).map(({ to }) => `    (local $w_${to} v128)`);
 
 /** The tile loops around `body` (images, tile rows, tile columns, `$t` counting tiles). */
 function tileLoops(body: string[]): string[] {
@@ -46,7 +61,7 @@ function tileLoops(body: string[]): string[] {
   ];
 }
 
-function inputKernel({ m, n, BT, points }: WinogradTransforms): string {
+function inputKernel({ m, n, BT, points }: WinogradTransforms, program?: TransformProgram): string {
   const cells = range(n).flatMap((i) => range(n).map((j) => [i, j] as const));
   const L: string[] = [
     `  ;; Winograd F(${m}×${m}, 3×3), input side: for every ${n}×${n} tile of the (zero-padded) stacked operands, at`,
@@ -62,6 +77,8 @@ function inputKernel({ m, n, BT, points }: WinogradTransforms): string {
     '    (local $y i32) (local $x i32) (local $out i32)',
     ...cells.map(([i, j]) => `    (local $a${i}${j} i32)`),
     ...range(n).map((i) => `    (local $e${i} v128)`),
+    ...range(n).map((i) => `    (local $r${i} v128)`),
+    ...temporaries(program),
     ...range(n * n).map((k) => `    (local $o${k} i32)`),
     '    (local.set $kBytes (i32.shl (local.get $K) (i32.const 2)))',
     ...range(n * n).map((k) => `    (local.set $o${k} (i32.load offset=${4 * k} (local.get $dsts)))`),
@@ -80,17 +97,20 @@ function inputKernel({ m, n, BT, points }: WinogradTransforms): string {
   body.push('(local.set $c (i32.const 0))', '(block $chansDone', '  (loop $chan', '    (br_if $chansDone (i32.ge_u (local.get $c) (local.get $kBytes)))');
   const chan: string[] = [];
   const e = range(n).map((i) => `e${i}`);
+  const res = range(n).map((i) => `r${i}`);
   // Columns: Bᵀ·d, column by column, into tmp (row r, column j at (r·n + j)·16).
   for (const j of range(n)) {
     for (const i of range(n))
       chan.push(`(local.set $e${i} (if (result v128) (i32.ge_s (local.get $a${i}${j}) (i32.const 0)) (then (v128.load (i32.add (local.get $a${i}${j}) (local.get $c)))) (else (v128.const i32x4 0 0 0 0))))`);
-    for (const r of range(n)) chan.push(`(v128.store offset=${(r * n + j) * 16} (local.get $tmp) ${combine(BT[r], e)})`);
+    chan.push(...transform(BT, e, res, program));
+    for (const r of range(n)) chan.push(`(v128.store offset=${(r * n + j) * 16} (local.get $tmp) (local.get $r${r}))`);
   }
   // Rows: (Bᵀ·d)·B, row by row, into the matrices.
   chan.push('(local.set $out (i32.add (i32.mul (local.get $t) (local.get $kBytes)) (local.get $c)))');
   for (const r of range(n)) {
     for (const j of range(n)) chan.push(`(local.set $e${j} (v128.load offset=${(r * n + j) * 16} (local.get $tmp)))`);
-    for (const s of range(n)) chan.push(`(v128.store (i32.add (local.get $o${r * n + s}) (local.get $out)) ${combine(BT[s], e)})`);
+    chan.push(...transform(BT, e, res, program));
+    for (const s of range(n)) chan.push(`(v128.store (i32.add (local.get $o${r * n + s}) (local.get $out)) (local.get $r${s}))`);
   }
   chan.push('(local.set $c (i32.add (local.get $c) (i32.const 16)))', '(br $chan)))');
   body.push(...chan.map((l) => `    ${l}`));
@@ -154,5 +174,5 @@ function outputKernel({ m, n, AT }: WinogradTransforms): string {
   return [...L, ...tileLoops(body)].join('\n');
 }
 
-/** Both kernels, `winograd_input` and `winograd_output`, as module fields. */
-export const winogradWat = (t: WinogradTransforms): string => `${inputKernel(t)}\n\n${outputKernel(t)}\n`;
+/** Both kernels, `winograd_input` (Bᵀ by `inputProgram` where given) and `winograd_output`, as module fields. */
+export const winogradWat = (t: WinogradTransforms, inputProgram?: TransformProgram): string => `${inputKernel(t, inputProgram)}\n\n${outputKernel(t)}\n`;

@@ -20,10 +20,39 @@ export interface WinogradTransforms {
   BT: number[][];
 }
 
-/** The nearest multiple of 2⁻¹⁰ where `x` is within float64 rounding of one (the inverse's noise), else `x`. */
+/** The nearest multiple of 2⁻¹⁰ where `x` is within float64 rounding of one (the inverse's noise), else `x`; never −0. */
 function snap(x: number): number {
-  const k = Math.round(x * 1024) / 1024;
+  const k = Math.round(x * 1024) / 1024 + 0;
   return Math.abs(x - k) < 1e-9 ? k : x;
+}
+
+/**
+ * A straight-line program for a 1-D transform, sharing sums between its rows: each step sets `to`
+ * (a temporary, or output `o<i>`) to Σ coefficient·term over inputs `i<j>` and earlier steps.
+ */
+export type TransformProgram = { to: string; sum: [number, string][] }[];
+
+/** The matrix a program computes (rows: outputs o0…, columns: inputs i0…), to check it against the transform's. */
+export function programMatrix(program: TransformProgram, inputs: number, outputs: number): number[][] {
+  return Array.from({ length: outputs }, (_, o) => {
+    const row: number[] = [];
+    for (let j = 0; j < inputs; j++) {
+      const values = new Map<string, number>(Array.from({ length: inputs }, (_, i) => [`i${i}`, i === j ? 1 : 0]));
+      for (const { to, sum } of program)
+        values.set(
+          to,
+          sum.reduce((a, [c, term]) => {
+            const v = values.get(term);
+            if (v === undefined) throw new Error(`transform program reads ${term} before it is set`);
+            return a + c * v;
+          }, 0),
+        );
+      const out = values.get(`o${o}`);
+      if (out === undefined) throw new Error(`transform program never sets o${o}`);
+      row.push(out);
+    }
+    return row;
+  });
 }
 
 export function toomCook(points: number[], m: number, r: number): WinogradTransforms {
@@ -48,3 +77,22 @@ export function toomCook(points: number[], m: number, r: number): WinogradTransf
  * for a smaller Bᵀ).
  */
 export const F4X4_3X3 = toomCook([0, 1, -1, -0.5, 2], 4, 3);
+
+/**
+ * Bᵀ of F4X4_3X3 in 23 operations instead of 35, through p = i4 − i2, q = i1 − i3 and the sum and
+ * difference of i2, i3 (winograd-wat.ts checks it against Bᵀ before writing the kernel).
+ */
+export const F4X4_INPUT_PROGRAM: TransformProgram = [
+  { to: 'p', sum: [[1, 'i4'], [-1, 'i2']] },
+  { to: 'q', sum: [[1, 'i1'], [-1, 'i3']] },
+  { to: 'o3', sum: [[1, 'p'], [2, 'q']] },
+  { to: 'o4', sum: [[1, 'p'], [-0.5, 'q']] },
+  { to: 's', sum: [[1, 'i2'], [-1, 'i3']] },
+  { to: 't', sum: [[1, 'i2'], [1, 'i3']] },
+  { to: 'pq', sum: [[1, 'p'], [1, 'q']] },
+  { to: 'o2', sum: [[1, 'pq'], [1.5, 's']] },
+  { to: 'pmq', sum: [[1, 'p'], [-1, 'q']] },
+  { to: 'o1', sum: [[1, 'pmq'], [-1.5, 't']] },
+  { to: 'o0', sum: [[1, 'i0'], [-1, 'i2'], [1, 'p'], [1.5, 'q']] },
+  { to: 'o5', sum: [[1, 'i5'], [1, 'i1'], [-2, 'i3'], [-1.5, 'p']] },
+];
