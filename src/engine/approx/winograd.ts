@@ -11,7 +11,7 @@
 // Transforms are compiled kernels working in the backend's memory (heap-kernels.wat, generated).
 import * as tf from '@tensorflow/tfjs';
 import type { HeapKernels } from '../backend/heap-kernels';
-import { heapOffset, tensorWrittenBy, uninitialisedTensor } from '../backend/host-memory';
+import { heapOffset, productInto, tensorWrittenBy, uninitialisedTensor } from '../backend/host-memory';
 import { place, type Window } from './geometry';
 import { F4X4_3X3 } from './winograd-transforms';
 
@@ -87,16 +87,26 @@ export function winogradConv(stacked: tf.Tensor4D, weights: WinogradWeights, cou
   });
   const perImage = POSITIONS * tilesH * tilesW * k;
   const slice = Math.max(1, Math.min(b, Math.floor(SLICE_FLOATS / perImage)));
+  const sliceTiles = slice * tilesH * tilesW;
+  // One set of transformed-input and product matrices, reused by every slice.
+  const v = Array.from({ length: POSITIONS }, () => uninitialisedTensor([sliceTiles, k]) as tf.Tensor2D);
+  const m = Array.from({ length: POSITIONS }, () => uninitialisedTensor([sliceTiles, weights.o]) as tf.Tensor2D);
+  const vAt = v.map((t) => heapOffset(t)!);
+  const mAt = m.map((t) => heapOffset(t)!);
   for (let b0 = 0; b0 < b; b0 += slice) {
     const images = Math.min(slice, b - b0);
     const tiles = images * tilesH * tilesW;
-    const v = Array.from({ length: POSITIONS }, () => uninitialisedTensor([tiles, k]) as tf.Tensor2D);
-    kernels.winogradInput(heapOffset(stacked)! + b0 * h * w * k * 4, images, h, w, k, top, left, tilesH, tilesW, v.map((t) => heapOffset(t)!));
-    const m = v.map((t, i) => tf.matMul(t, weights.u[i]));
-    tf.dispose(v);
-    kernels.winogradOutput(m.map((t) => heapOffset(t)!), images, outH, outW, cout, weights.o, tilesH, tilesW, heapOffset(biasTensor)!, ACTIVATIONS[activation ?? 'linear'], heapOffset(y)! + b0 * outH * outW * cout * 4);
-    tf.dispose(m);
+    kernels.winogradInput(heapOffset(stacked)! + b0 * h * w * k * 4, images, h, w, k, top, left, tilesH, tilesW, vAt);
+    let products = mAt;
+    let made: tf.Tensor[] = [];
+    if (!v.every((t, i) => productInto(t, tiles, weights.u[i], m[i]))) {
+      made = tf.tidy(() => v.map((t, i) => tf.matMul(tiles === sliceTiles ? t : t.slice([0, 0], [tiles, k]), weights.u[i])));
+      products = made.map((t) => heapOffset(t)!);
+    }
+    kernels.winogradOutput(products, images, outH, outW, cout, weights.o, tilesH, tilesW, heapOffset(biasTensor)!, ACTIVATIONS[activation ?? 'linear'], heapOffset(y)! + b0 * outH * outW * cout * 4);
+    tf.dispose(made);
   }
+  tf.dispose([...v, ...m]);
   biasTensor.dispose();
   return y as tf.Tensor4D;
 }

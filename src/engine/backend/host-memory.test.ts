@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readableStorage, tensorWrittenBy, writableStorage } from './host-memory';
+import { productInto, readableStorage, tensorWrittenBy, writableStorage } from './host-memory';
 import { initNodeBackend } from './node';
 
 beforeAll(() => initNodeBackend('wasm'));
@@ -39,5 +39,31 @@ describe.each(['wasm', 'cpu'])('host memory on %s', (backend) => {
     const codes = tf.tensor([1], [1], 'int32');
     expect(writableStorage(codes)).toBeNull();
     tf.dispose([a, codes]);
+  });
+});
+
+describe('productInto', () => {
+  it('writes the first rows of a·b into out on wasm, as tf.matMul computes them, and nothing past them', () => {
+    const a = tf.randomUniform([7, 5], -1, 1, 'float32', 1);
+    const b = tf.randomUniform([5, 6], -1, 1, 'float32', 2) as tf.Tensor2D;
+    const out = tf.fill([7, 6], 42);
+    const before = tf.memory().numTensors;
+    expect(productInto(a, 4, b, out)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    const want = tf.matMul(a.slice([0, 0], [4, 5]), b).dataSync();
+    const got = out.dataSync();
+    expect(Array.from(got.subarray(0, 24))).toEqual(Array.from(want));
+    expect(Array.from(got.subarray(24))).toEqual(new Array(18).fill(42));
+    tf.dispose([a, b, out]);
+  });
+
+  it('refuses shapes that do not fit, and other backends', async () => {
+    const a = tf.zeros([3, 5]);
+    const b = tf.zeros([5, 2]) as tf.Tensor2D;
+    expect(productInto(a, 4, b, tf.zeros([4, 2]))).toBe(false);
+    expect(productInto(a, 3, b, tf.zeros([3, 3]))).toBe(false);
+    await tf.setBackend('cpu');
+    expect(productInto(tf.zeros([3, 5]), 3, tf.zeros([5, 2]) as tf.Tensor2D, tf.zeros([3, 2]))).toBe(false);
+    await tf.setBackend('wasm');
   });
 });

@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 
 interface WasmBackendInternals {
-  dataIdMap: { get(id: object): { memoryOffset: number; refCount: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(id: object): { id: number; memoryOffset: number; refCount: number } | undefined };
+  wasm: { HEAPU8: Uint8Array; cwrap?: (name: string, result: null, args: string[]) => (...args: unknown[]) => void };
 }
 
 interface CpuBackendInternals {
@@ -92,4 +92,36 @@ export function uninitialisedTensor(shape: number[]): tf.Tensor | null {
   if (tf.getBackend() !== 'wasm') return null;
   const backend = tf.backend() as unknown as { makeOutput?: (shape: number[], dtype: 'float32') => tf.TensorInfo };
   return typeof backend.makeOutput === 'function' ? tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32')) : null;
+}
+
+type Product = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: number, transposeB: number, outId: number) => void;
+const products = new WeakMap<object, Product | null>();
+
+const shapeBytes = (shape: number[]) => new Uint8Array(new Int32Array(shape).buffer);
+
+/**
+ * out[0:rows] = a[0:rows]·b for float32 tensors a [≥ rows, k], b [k, n], out [≥ rows, n], by the wasm
+ * backend's own matrix-product kernel called on their storage: no tensor is made, so a caller that
+ * multiplies many slices reuses one pair of buffers instead of making and freeing two tensors per
+ * product (tf.matMul's bookkeeping, and the garbage it leaves, cost more than small products do).
+ * False, with nothing written, on another backend or where the kernel cannot be reached.
+ */
+export function productInto(a: tf.Tensor, rows: number, b: tf.Tensor2D, out: tf.Tensor): boolean {
+  if (tf.getBackend() !== 'wasm' || a.dtype !== 'float32' || b.dtype !== 'float32' || out.dtype !== 'float32') return false;
+  const [k, n] = b.shape;
+  if (a.rank !== 2 || out.rank !== 2 || a.shape[1] !== k || out.shape[1] !== n || a.shape[0] < rows || out.shape[0] < rows) return false;
+  try {
+    const backend = tf.backend() as unknown as WasmBackendInternals;
+    let product = products.get(backend);
+    if (product === undefined) {
+      product = typeof backend.wasm.cwrap === 'function' ? (backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as Product) : null;
+      products.set(backend, product);
+    }
+    const [ia, ib, io] = [a, b, out].map((t) => backend.dataIdMap.get(t.dataId)?.id);
+    if (!product || ia === undefined || ib === undefined || io === undefined) return false;
+    product(ia, shapeBytes([1, rows, k]), 3, ib, shapeBytes([1, k, n]), 3, 0, 0, io);
+    return true;
+  } catch {
+    return false;
+  }
 }
