@@ -18,7 +18,7 @@ export interface LayerBenchResult {
   /** Whether the host passes ran as the compiled kernels (heap-kernels.wat) rather than JavaScript; with them the 3×3 layer's convolution runs by Winograd F(4×4, 3×3). */
   host_kernels: boolean;
   layer: { batch: number; size: number; in: number; out: number; kernel: number; macs_per_batch: number };
-  modes: Record<string, { ms_per_batch: number; ratio_to_float: number; multiplier?: string; rank?: number | null; form?: string; conv_input_channels?: number; convolution?: string; lookup?: string }>;
+  modes: Record<string, { ms_per_batch: number; ratio_to_float: number; float_ms_adjacent?: number; multiplier?: string; rank?: number | null; form?: string; conv_input_channels?: number; convolution?: string; lookup?: string }>;
   targets: Record<string, { value: number; target: string; met: boolean }>;
 }
 
@@ -43,14 +43,16 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
     await once(runFloat);
     const times: number[] = [];
     const ratios: number[] = [];
+    const floats: number[] = [];
     for (let i = 0; i < n; i++) {
       const before = await once(runFloat);
       const t = await once(f);
       const after = await once(runFloat);
       times.push(t);
+      floats.push((before + after) / 2);
       ratios.push((2 * t) / (before + after));
     }
-    return { ms: middle(times), ratio: middle(ratios) };
+    return { ms: middle(times), ratio: middle(ratios), floatMs: middle(floats) };
   };
   const catalogue = builtinCatalogue();
   const hostKernels = heapKernels() !== null;
@@ -68,7 +70,8 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
   // Through the same graph runner as every other mode (model.predict would split the batch).
   const float = await median(runs, () => once(runFloat));
   const modes: LayerBenchResult['modes'] = { float: { ms_per_batch: float, ratio_to_float: 1 } };
-  const record = (key: string, m: { ms: number; ratio: number }, extra: object = {}) => (modes[key] = { ms_per_batch: m.ms, ratio_to_float: m.ratio, ...extra });
+  // float_ms_adjacent: the float runs this mode was paired with, to see where they drifted from `float`.
+  const record = (key: string, m: { ms: number; ratio: number; floatMs: number }, extra: object = {}) => (modes[key] = { ms_per_batch: m.ms, ratio_to_float: m.ratio, float_ms_adjacent: m.floatMs, ...extra });
   log('quantised');
   record('quantised', await paired(() => sim.run(x, { conv: { kind: 'exact' } })));
   for (const d of designs) {
