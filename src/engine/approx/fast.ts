@@ -272,25 +272,10 @@ export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel, widt
     const values = readableStorage(x);
     if (kernels?.stack(values, out, c, inv, shift, map, blocks, sumMap, pad)) return;
     if (sumMap || pad > 0) {
-      for (let i = 0, dst = 0; i < values.length; ) {
-        let sum0 = 0;
-        let sum1 = 0;
-        for (const end = i + c; i < end; i++) {
-          const v = values[i] * inv + shift;
-          const code = v < 0 ? 0 : v >= 255 ? 255 : v | 0;
-          const row = code * blocks;
-          for (let r = 0; r < blocks; r++) out[dst++] = map[row + r];
-          if (sumMap) {
-            sum0 += sumMap[code * 2];
-            sum1 += sumMap[code * 2 + 1];
-          }
-        }
-        if (sumMap) {
-          out[dst++] = sum0;
-          out[dst++] = sum1;
-        }
-        for (let z = 0; z < pad; z++) out[dst++] = 0;
-      }
+      stackPixels(values.length, c, k, pad, out, (i) => {
+        const v = values[i] * inv + shift;
+        return v < 0 ? 0 : v >= 255 ? 255 : v | 0;
+      });
     } else if (blocks === 1 && k.form === 'error') {
       for (let i = 0; i < values.length; i++) {
         const v = values[i] * inv + shift;
@@ -308,27 +293,33 @@ export function stackFloats(x: tf.Tensor4D, act: Affine, k: PreparedKernel, widt
 
 function stackCodes(input: QuantisedInput, k: PreparedKernel, width?: number): tf.Tensor4D {
   const [b, h, w, c] = input.shape;
-  const { blocks, sumMap } = k;
-  const natural = c * blocks + (sumMap ? 2 : 0);
+  const natural = c * k.blocks + (k.sumMap ? 2 : 0);
   const pad = (width ?? natural) - natural;
-  return tensorWrittenBy([b, h, w, natural + pad], (out) => {
-    for (let i = 0, dst = 0; i < input.codes.length; ) {
-      let sum0 = 0;
-      let sum1 = 0;
-      for (const end = i + c; i < end; i++) {
-        const code = input.codes[i];
-        const row = code * blocks;
-        for (let r = 0; r < blocks; r++) out[dst++] = k.operandMap[row + r];
-        if (sumMap) {
-          sum0 += sumMap[code * 2];
-          sum1 += sumMap[code * 2 + 1];
-        }
-      }
+  return tensorWrittenBy([b, h, w, natural + pad], (out) => stackPixels(input.codes.length, c, k, pad, out, (i) => input.codes[i])) as tf.Tensor4D;
+}
+
+/**
+ * Pixel by pixel (`c` channels each, `n` values in all): each code's row of the operand map, then the
+ * two summed columns added up over the pixel in float64 (as the `stack` kernel sums them), then `pad` zeros.
+ */
+function stackPixels(n: number, c: number, k: PreparedKernel, pad: number, out: Float32Array, codeAt: (i: number) => number): void {
+  const { blocks, operandMap: map, sumMap } = k;
+  for (let i = 0, dst = 0; i < n; ) {
+    let sum0 = 0;
+    let sum1 = 0;
+    for (const end = i + c; i < end; i++) {
+      const code = codeAt(i);
+      const row = code * blocks;
+      for (let r = 0; r < blocks; r++) out[dst++] = map[row + r];
       if (sumMap) {
-        out[dst++] = sum0;
-        out[dst++] = sum1;
+        sum0 += sumMap[code * 2];
+        sum1 += sumMap[code * 2 + 1];
       }
-      for (let z = 0; z < pad; z++) out[dst++] = 0;
     }
-  }) as tf.Tensor4D;
+    if (sumMap) {
+      out[dst++] = sum0;
+      out[dst++] = sum1;
+    }
+    for (let z = 0; z < pad; z++) out[dst++] = 0;
+  }
 }
