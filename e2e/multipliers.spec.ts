@@ -54,6 +54,11 @@ test('importing EvoApprox tables with their metrics file, and refusing a bad tab
   await expect(row).toBeVisible({ timeout: 60_000 });
   await expect(row).toContainText('published');
   await expect(page.getByTestId('multiplier-detail')).toContainText('mul8u');
+  // Ten error terms: eleven mapped operands per channel, past where the lookup is faster on layers without Winograd.
+  await page.getByRole('button', { name: 'mul8u_2AC', exact: true }).click();
+  const mode = page.getByTestId('multiplier-detail').getByTestId('simulation-mode');
+  await expect(mode).toContainText('each input channel becomes 11 mapped operands', { timeout: 30_000 });
+  await expect(mode).toContainText('those layers look the products up instead');
 
   await page.reload();
   await expect(page.locator('[data-testid=multiplier-row][data-id="imported:mul8u_2AC"]')).toBeVisible({ timeout: 60_000 });

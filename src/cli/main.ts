@@ -215,7 +215,7 @@ program
   .requiredOption('--model <name|path>', 'zoo model or path to a model.json')
   .option('--multiplier <name|file>', 'one multiplier for every layer: a built-in id or name, or a .bin table')
   .option('--assign <layer=mult>', 'a multiplier for one layer (repeatable; overrides --multiplier)', collect, [])
-  .option('--method <method>', 'fast (factorised, or direct lookup for high-rank tables), lookup or reference', 'fast')
+  .option('--method <method>', 'fast (per layer the faster exact way: factorised, or the compiled direct lookup for high-rank tables and for long factorisations on layers without Winograd), factors (factorised wherever the table has factors), lookup or reference', 'fast')
   .option('--limit <n>', 'evaluate on the first n test digits only', int('limit'))
   .option('--rank <r>', 'truncate every multiplier\'s error table to r rank-one terms (an approximation: its residual is reported)', (v: string) => {
     const n = Number(v);
@@ -230,7 +230,7 @@ program
   .option('--validation-limit <n>', VALIDATION_HELP, wholeOrZero('validation limit'), VALIDATION_SAMPLES)
   .action(async (opts: { model: string; multiplier?: string; assign: string[]; method: string; limit?: number; rank?: number; retrainEpochs?: number; trainLimit?: number; retrainLr: number; batchnormSamples: number; seed: number; validationLimit: number }) => {
     const started = performance.now();
-    if (!['fast', 'lookup', 'reference'].includes(opts.method)) throw new Error(`method must be fast, lookup or reference, got ${opts.method}`);
+    if (!['fast', 'factors', 'lookup', 'reference'].includes(opts.method)) throw new Error(`method must be fast, factors, lookup or reference, got ${opts.method}`);
     const backend = await initNodeBackend(program.opts().backend);
     // The same Session the studio's worker runs: one definition of accuracy and energy.
     const session = new Session(nodeHost());

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { useStudio } from '../state/store';
 import { Figure } from '../charts/Figure';
 import type { MultiplierSummary } from '../../engine/approx/catalogue-store';
+import { LOOKUP_BEYOND } from '../../engine/approx/lookup-threshold';
 import { AssignmentPanel } from '../components/AssignmentPanel';
 import { NumberField } from '../components/NumberField';
 
@@ -243,6 +244,8 @@ function MultiplierImport() {
   );
 }
 
+const longFactorisation = ` With more than ${LOOKUP_BEYOND} mapped operands per channel the compiled direct lookup is the faster of the two on wasm wherever Winograd does not compute the layer (5×5, strided, 1×1, dense): those layers look the products up instead.`;
+
 /**
  * High-rank tables run by direct lookup, exactly and slowly; a truncated factorisation is fast but
  * approximates the circuit, so its residual is shown next to the choice.
@@ -257,7 +260,8 @@ function TruncatedRank({ m }: { m: MultiplierSummary }) {
     return (
       <p className="small" data-testid="simulation-mode">
         Simulated exactly as one convolution in product form: the product table itself has {terms(simulation.terms)} (its error needs {floatRank}), so each input
-        channel becomes {simulation.terms} mapped operand{simulation.terms === 1 ? '' : 's'}, plus one channel for the zero-point term.
+        channel becomes {simulation.terms} mapped operand{simulation.terms === 1 ? '' : 's'}, plus two summed channels that carry the zero-point term.
+        {simulation.terms > LOOKUP_BEYOND && longFactorisation}
       </p>
     );
   }
@@ -268,6 +272,7 @@ function TruncatedRank({ m }: { m: MultiplierSummary }) {
     return (
       <p className="small" data-testid="simulation-mode">
         Simulated exactly as one convolution over a·b and {terms(floatRank)} of the error: each input channel becomes {floatRank + 1} mapped operand{floatRank === 0 ? '' : 's'}.
+        {floatRank + 1 > LOOKUP_BEYOND && longFactorisation}
       </p>
     );
   }

@@ -29,6 +29,9 @@ import { place, type Window } from './geometry';
 import type { Affine } from './quantise';
 import type { QuantisedInput, QuantisedKernel } from './reference';
 import { winogradConv, winogradWeights, winogradWindow, type WinogradWeights } from './winograd';
+import { LOOKUP_BEYOND } from './lookup-threshold';
+
+export { LOOKUP_BEYOND };
 
 export interface Factors {
   u: Float32Array[];
@@ -70,6 +73,18 @@ export interface PreparedKernel {
   zeroPoint: number;
   /** The stacked kernel transformed for Winograd's F(4×4, 3×3), made on first use (3×3 kernels on the wasm backend only). */
   winograd?: WinogradWeights;
+}
+
+/** Mapped operands per input channel of the stacked convolution (the summed channels aside). */
+export const mappedPerChannel = (f: Factors): number => f.u.length + ((f.form ?? 'error') === 'error' ? 1 : 0);
+
+
+/**
+ * Whether `fast` runs this layer by the compiled lookup instead of its factors: on wasm with the
+ * compiled kernels, a conv or dense layer Winograd does not compute, and a long factorisation.
+ */
+export function lookupIsFaster(factors: Factors, depthwise: boolean, win: Window): boolean {
+  return !depthwise && !winogradWindow(win) && mappedPerChannel(factors) > LOOKUP_BEYOND && heapKernels() !== null;
 }
 
 /** Activations tfjs fuses into a convolution. */

@@ -5,7 +5,11 @@ import { sliceDigits } from '../data/digits';
 import { loadDigitsFromDisk } from '../data/digits-node';
 import { sliceToTensors, type Batchable } from '../data/tensors';
 import { loadShippedModel } from '../models/io-node';
-import { ApproxSimulation, type LayerMode } from './simulate';
+import { builtinCatalogue, findMultiplier, simMultiplier, type CatalogueEntry } from './catalogue';
+import { readEvoApproxFiles } from './evoapprox-fixtures';
+import { LOOKUP_BEYOND, mappedPerChannel } from './fast';
+import { importMultipliers } from './import';
+import { ApproxSimulation, type LayerMode, type Method } from './simulate';
 import { lowRankMultiplier, truncatedOperands } from './testing';
 import { disposeStatistics, normaliseWith } from '../train/batchnorm-stats';
 
@@ -217,4 +221,38 @@ describe('approximate retraining', () => {
     sim.dispose();
     model.dispose();
   }, 60_000);
+});
+
+describe("fast picks the compiled lookup where a long factorisation's stacked convolution is slower", () => {
+  const evo: CatalogueEntry[] = importMultipliers(readEvoApproxFiles()).map((m) => ({ id: m.id, name: m.name, family: 'imported', table: m.table, power: { relative: null, source: 'user' } }));
+  // One layer each: 5×5 and strided 3×3 (direct convolution), 3×3 stride 1 (Winograd).
+  const layers = [
+    { name: '5×5', kernelSize: 5, strides: 1 },
+    { name: '3×3 stride 2', kernelSize: 3, strides: 2 },
+    { name: '3×3 stride 1', kernelSize: 3, strides: 1 },
+  ];
+  const outputs = (sim: ApproxSimulation, mode: LayerMode, x: tf.Tensor) =>
+    Object.fromEntries((['fast', 'factors', 'lookup'] as Method[]).map((method) => [method, tf.tidy(() => Array.from(sim.run(x, { conv: mode }, method).dataSync()))]));
+
+  for (const l of layers)
+    it(l.name, () => {
+      const input = tf.input({ shape: [12, 12, 4] });
+      const conv = tf.layers.conv2d({ filters: 6, kernelSize: l.kernelSize, strides: l.strides, padding: 'same', activation: 'relu', name: 'conv', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) });
+      const model = tf.model({ inputs: input, outputs: conv.apply(input) as tf.SymbolicTensor });
+      const x = tf.randomUniform([3, 12, 12, 4], 0, 1, 'float32', 5);
+      const sim = ApproxSimulation.calibrate(model, x);
+      const long = simMultiplier(findMultiplier(evo, 'mul8u_JV3'));
+      const short = simMultiplier(findMultiplier(builtinCatalogue(), 'trunc-8'));
+      expect(mappedPerChannel(long.factors!)).toBeGreaterThan(LOOKUP_BEYOND);
+      expect(mappedPerChannel(short.factors!)).toBeLessThanOrEqual(LOOKUP_BEYOND);
+      const a = outputs(sim, { kind: 'approx', multiplier: long }, x);
+      // The two ways round differently, so which one ran shows bit for bit.
+      expect(a.factors).not.toEqual(a.lookup);
+      expect(a.fast).toEqual(l.name === '3×3 stride 1' ? a.factors : a.lookup);
+      const b = outputs(sim, { kind: 'approx', multiplier: short }, x);
+      expect(b.fast).toEqual(b.factors);
+      sim.dispose();
+      model.dispose();
+      x.dispose();
+    });
 });

@@ -9,7 +9,7 @@ import type { LayerOperandSource } from '../noise/error-model';
 import { GaussianSource } from '../util/gaussian';
 import { SincConv } from '../models/sinc-conv';
 import { lookupConvWebGL, prepareWebGLLookup, webglLookupTensors, type WebGLLookupKernel } from './lookup-webgl';
-import { applyActivation, disposeKernel, fastLayer, kernelTensors, prepareKernel, quantiseOnDevice, type FusedActivation, type Factors, type PreparedKernel } from './fast';
+import { applyActivation, disposeKernel, fastLayer, kernelTensors, lookupIsFaster, prepareKernel, quantiseOnDevice, type FusedActivation, type Factors, type PreparedKernel } from './fast';
 import type { Window } from './geometry';
 import { affineFor, quantiseActivations, quantiseWeights, type Affine, type AffineVector } from './quantise';
 import { referenceConv } from './reference';
@@ -33,8 +33,13 @@ export type LayerMode =
   | { kind: 'approx'; multiplier: SimMultiplier }
   | { kind: 'noise'; relStd: number };
 
-/** fast: factorised when the multiplier has factors, else direct lookup; lookup: always direct lookup. */
-export type Method = 'fast' | 'lookup' | 'reference';
+/**
+ * fast: per layer the faster exact way, factorised where the multiplier has factors unless the
+ * compiled lookup is faster there (`lookupIsFaster`), else direct lookup; factors: factorised
+ * wherever the multiplier has factors; lookup: always direct lookup; reference: every product
+ * looked up in plain TypeScript.
+ */
+export type Method = 'fast' | 'factors' | 'lookup' | 'reference';
 
 /** Sees each layer's input before the simulation does; a tensor it returns is that layer's output. */
 export type SimHook = (layer: tf.layers.Layer, input: tf.Tensor) => tf.Tensor | null | void;
@@ -255,7 +260,8 @@ export class ApproxSimulation {
     const own = layerBias(l.layer);
     const bias = correction ? (own ? tf.add(own, correction) : correction) : own;
     let y: tf.Tensor4D;
-    if (method === 'fast' && (!m || m.factors)) {
+    const factorised = (method === 'fast' || method === 'factors') && (!m || m.factors) && !(method === 'fast' && m?.factors && lookupIsFaster(m.factors, l.depthwise, l.window));
+    if (factorised) {
       y = fastLayer(x4, l.act, this.kernel(l, m), l.window, { bias, activation: l.fused ?? 'linear' });
     } else if (method !== 'reference' && tf.getBackend() === 'webgl') {
       y = lookupConvWebGL(quantiseOnDevice(x4, l.act), l.act, this.webglLookup(l), l.window, this.tableTexture(m));

@@ -1,0 +1,10 @@
+// Where `fast` leaves a factorisation for the compiled lookup (fast.ts, lookupIsFaster); a module of its
+// own so that the views can say so without importing tfjs.
+
+/**
+ * Above this many mapped operands per input channel the compiled direct lookup is faster than the
+ * direct stacked convolution: each operand costs 0.65–0.95 of a float layer, the lookup 5.6–11 float
+ * layers whatever the table; the break-even lies between 8 and 16 operands by layer (1×1 lowest,
+ * 5×5 highest; `npx tsx bench/lookup-or-factors.ts`). Winograd's layers keep the factors.
+ */
+export const LOOKUP_BEYOND = 10;
