@@ -8,10 +8,9 @@ import { setWinogradEnabled } from '../src/engine/approx/winograd';
 import { heapKernels, setHeapKernelsEnabled } from '../src/engine/backend/heap-kernels';
 import { ApproxSimulation, type LayerMode, type Method } from '../src/engine/approx/simulate';
 import type { UnsignedMultiplierTable } from '../src/engine/approx/table';
-import { median } from './timing';
+import { median, middle, timeOnce } from './timing';
 
 const [B, H, W, C, O] = [256, 28, 28, 16, 32];
-const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 export interface LayerBenchResult {
   backend: string;
@@ -28,13 +27,7 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
   const model = tf.model({ inputs: input, outputs: conv.apply(input) as tf.SymbolicTensor });
   const x = tf.randomUniform([B, H, W, C], 0, 1, 'float32', 7);
   const sim = ApproxSimulation.calibrate(model, x);
-  const once = async (f: () => tf.Tensor) => {
-    const t0 = performance.now();
-    const y = f();
-    await y.data();
-    y.dispose();
-    return performance.now() - t0;
-  };
+  const once = timeOnce;
   const runFloat = () => sim.run(x, { conv: { kind: 'float' } });
   // Each timing is paired with a float run right next to it and the ratio taken per pair: on a
   // shared machine the speed drifts by tens of percent within a minute.

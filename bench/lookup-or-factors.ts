@@ -9,20 +9,13 @@ import { readEvoApproxFiles } from '../src/engine/approx/evoapprox-fixtures';
 import { mappedPerChannel } from '../src/engine/approx/fast';
 import { importMultipliers } from '../src/engine/approx/import';
 import { ApproxSimulation, type Method } from '../src/engine/approx/simulate';
+import { middle, timeOnce as once } from './timing';
 
 await initNodeBackend('wasm');
 const entries: CatalogueEntry[] = [
   ...builtinCatalogue(),
   ...importMultipliers(readEvoApproxFiles()).map((m) => ({ id: m.id, name: m.name, family: 'imported', table: m.table, power: { relative: null, source: 'user' } })),
 ];
-const once = async (f: () => tf.Tensor) => {
-  const t0 = performance.now();
-  const y = f();
-  await y.data();
-  y.dispose();
-  return performance.now() - t0;
-};
-const middle = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 const layers = [
   { layer: '5x5, 6 -> 16, 14x14', size: 14, cin: 6, cout: 16, kernel: 5, strides: 1 },
