@@ -59,6 +59,8 @@ test('importing EvoApprox tables with their metrics file, and refusing a bad tab
   const mode = page.getByTestId('multiplier-detail').getByTestId('simulation-mode');
   await expect(mode).toContainText('each input channel becomes 11 mapped operands', { timeout: 30_000 });
   await expect(mode).toContainText('those layers look the products up instead');
+  // The two ranks read differently: every product exact after rounding, and exact to float rounding (the simulation's).
+  await expect(page.getByTestId('multiplier-detail').getByTestId('float-rank')).toHaveText('10');
 
   await page.reload();
   await expect(page.locator('[data-testid=multiplier-row][data-id="imported:mul8u_2AC"]')).toBeVisible({ timeout: 60_000 });

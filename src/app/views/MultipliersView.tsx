@@ -163,8 +163,10 @@ function MultiplierDetail({ m, table }: { m: MultiplierSummary; table: Int32Arra
         <dd>{num(m.metrics.error_mean, 4)}</dd>
         <dt>Rank of E</dt>
         <dd>{m.metrics.rank}</dd>
-        <dt>Rank for exact factorisation</dt>
+        <dt title="Smallest number of rank-one terms that reproduces every product after rounding it to an integer">Rank exact after rounding</dt>
         <dd>{m.metrics.exact_rank ?? '—'}</dd>
+        <dt title="Smallest number of terms exact to float rounding: what a layer's long sums need, and what the fast simulation uses">Rank exact to float rounding</dt>
+        <dd data-testid="float-rank">{m.metrics.float_rank ?? '— (direct lookup)'}</dd>
         <dt>Power</dt>
         <dd>{m.power.relative === null ? 'unknown' : `${num(m.power.relative)} × exact (${m.power.source})`}</dd>
       </dl>
