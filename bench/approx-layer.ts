@@ -3,12 +3,13 @@
 // and the ratio to the float layer. Shared by the Node and the Chromium benchmark.
 import * as tf from '@tensorflow/tfjs';
 import { builtinCatalogue, findMultiplier, simMultiplier } from '../src/engine/approx/catalogue';
+import { mappedPerChannel } from '../src/engine/approx/fast';
 import { multiplierMetrics } from '../src/engine/approx/metrics';
 import { setWinogradEnabled } from '../src/engine/approx/winograd';
 import { heapKernels, setHeapKernelsEnabled } from '../src/engine/backend/heap-kernels';
 import { ApproxSimulation, type LayerMode, type Method } from '../src/engine/approx/simulate';
 import type { UnsignedMultiplierTable } from '../src/engine/approx/table';
-import { median, middle, timeOnce } from './timing';
+import { median, middle, timeOnce as once } from './timing';
 
 const [B, H, W, C, O] = [256, 28, 28, 16, 32];
 
@@ -27,7 +28,6 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
   const model = tf.model({ inputs: input, outputs: conv.apply(input) as tf.SymbolicTensor });
   const x = tf.randomUniform([B, H, W, C], 0, 1, 'float32', 7);
   const sim = ApproxSimulation.calibrate(model, x);
-  const once = timeOnce;
   const runFloat = () => sim.run(x, { conv: { kind: 'float' } });
   // Each timing is paired with a float run right next to it and the ratio taken per pair: on a
   // shared machine the speed drifts by tens of percent within a minute.
@@ -73,10 +73,9 @@ export async function benchApproxLayer(runs = 5, log: (line: string) => void = (
     const m = simMultiplier(entry);
     const rank = multiplierMetrics(entry.table as UnsignedMultiplierTable).float_rank;
     const mode: LayerMode = { kind: 'approx', multiplier: m };
-    // What the stacked convolution reads per batch: error form C·(R+1), product form C·R′ + 2.
+    // What the stacked convolution reads per batch: C mapped operands each, and the product form's two summed channels.
     const form = d.method !== 'fast' || !m.factors ? 'lookup' : (m.factors.form ?? 'error');
-    const terms = m.factors?.u.length ?? 0;
-    const channels = form === 'lookup' ? C : form === 'product' ? C * terms + 2 : C * (terms + 1);
+    const channels = form === 'lookup' ? C : C * mappedPerChannel(m.factors!) + (form === 'product' ? 2 : 0);
     record(d.key, await paired(() => sim.run(x, { conv: mode }, d.method), d.runs), { multiplier: entry.name, rank, form, conv_input_channels: channels, ...(form === 'lookup' ? { lookup: hostKernels ? 'compiled kernel' : 'typed-array loop' } : { convolution: hostKernels ? 'winograd' : 'direct' }) });
   }
   // What the rank-8 layer cannot go below: one plain convolution over as many input channels as its

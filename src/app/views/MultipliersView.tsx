@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { useStudio } from '../state/store';
 import { Figure } from '../charts/Figure';
 import type { MultiplierSummary } from '../../engine/approx/catalogue-store';
-import { LOOKUP_BEYOND } from '../../engine/approx/lookup-threshold';
+import { LOOKUP_BEYOND, lookupBeats } from '../../engine/approx/lookup-threshold';
 import { AssignmentPanel } from '../components/AssignmentPanel';
 import { NumberField } from '../components/NumberField';
 
@@ -263,7 +263,7 @@ function TruncatedRank({ m }: { m: MultiplierSummary }) {
       <p className="small" data-testid="simulation-mode">
         Simulated exactly as one convolution in product form: the product table itself has {terms(simulation.terms)} (its error needs {floatRank}), so each input
         channel becomes {simulation.terms} mapped operand{simulation.terms === 1 ? '' : 's'}, plus two summed channels that carry the zero-point term.
-        {simulation.terms > LOOKUP_BEYOND && longFactorisation}
+        {lookupBeats(simulation.terms) && longFactorisation}
       </p>
     );
   }
@@ -274,7 +274,7 @@ function TruncatedRank({ m }: { m: MultiplierSummary }) {
     return (
       <p className="small" data-testid="simulation-mode">
         Simulated exactly as one convolution over a·b and {terms(floatRank)} of the error: each input channel becomes {floatRank + 1} mapped operand{floatRank === 0 ? '' : 's'}.
-        {floatRank + 1 > LOOKUP_BEYOND && longFactorisation}
+        {lookupBeats(floatRank + 1) && longFactorisation}
       </p>
     );
   }

@@ -29,9 +29,7 @@ import { place, type Window } from './geometry';
 import type { Affine } from './quantise';
 import type { QuantisedInput, QuantisedKernel } from './reference';
 import { winogradConv, winogradWeights, winogradWindow, type WinogradWeights } from './winograd';
-import { LOOKUP_BEYOND } from './lookup-threshold';
-
-export { LOOKUP_BEYOND };
+import { lookupBeats } from './lookup-threshold';
 
 export interface Factors {
   u: Float32Array[];
@@ -49,8 +47,6 @@ export interface PreparedKernel {
   inChannels: number;
   /** Mapped values per input channel: R + 1 (error form, or product form on depthwise layers), else R. */
   blocks: number;
-  /** Product form, not depthwise: two trailing channels Σ_c (x_c − z_x) and Σ_c e[x_c] after the mapped blocks. */
-  summed: boolean;
   /**
    * [kh, kw, Cin·blocks (+2 summed), Cout] (conv) or [kh, kw, C·blocks, 1] (depthwise), channel-
    * major: for each input channel (w − z_w), v_1[w], …, v_R[w] (error form), q_1[w] − q_1[c], …,
@@ -62,7 +58,10 @@ export interface PreparedKernel {
   operandMap: Float32Array;
   /** The same rows as a [256, blocks] tensor, for mapping on the device (webgl). */
   operandTable: tf.Tensor2D;
-  /** With `summed`: per code [code − z_x, e[code]], the values the two summed channels add up (code-major), and as a [256, 2] tensor. */
+  /**
+   * Product form, not depthwise: per code [code − z_x, e[code]], the values of the two channels summed
+   * over the input channels after the mapped blocks (code-major), and as a [256, 2] tensor; else null.
+   */
   sumMap: Float32Array | null;
   sumTable: tf.Tensor2D | null;
   /**
@@ -78,13 +77,12 @@ export interface PreparedKernel {
 /** Mapped operands per input channel of the stacked convolution (the summed channels aside). */
 export const mappedPerChannel = (f: Factors): number => f.u.length + ((f.form ?? 'error') === 'error' ? 1 : 0);
 
-
 /**
  * Whether `fast` runs this layer by the compiled lookup instead of its factors: on wasm with the
  * compiled kernels, a conv or dense layer Winograd does not compute, and a long factorisation.
  */
 export function lookupIsFaster(factors: Factors, depthwise: boolean, win: Window): boolean {
-  return !depthwise && !winogradWindow(win) && mappedPerChannel(factors) > LOOKUP_BEYOND && heapKernels() !== null;
+  return !depthwise && !winogradWindow(win) && lookupBeats(mappedPerChannel(factors)) && heapKernels() !== null;
 }
 
 /** Activations tfjs fuses into a convolution. */
@@ -159,7 +157,6 @@ export function prepareKernel(w: QuantisedKernel, factors: Factors, depthwise: b
     form,
     inChannels: cin,
     blocks,
-    summed,
     stacked: tf.tensor4d(data, [kh, kw, stackedIn, cout]),
     operandMap,
     operandTable: tf.tensor2d(operandMap, [256, blocks]),
@@ -213,7 +210,7 @@ function stackedLayer(stack: (width?: number) => tf.Tensor4D, h: number, w: numb
 
 /** The layer's Winograd weights where F(4×4, 3×3) computes it here (wasm, 3×3, stride 1, not depthwise), else null. */
 function winogradFor(k: PreparedKernel, win: Window, h: number, w: number, kernels: HeapKernels): WinogradWeights | null {
-  if (k.depthwise || !winogradWindow(win) || !kernels.stacks(k.blocks, k.summed)) return null;
+  if (k.depthwise || !winogradWindow(win) || !kernels.stacks(k.blocks, k.sumMap !== null)) return null;
   const { outH, outW } = place(h, w, win);
   if (outH <= 0 || outW <= 0) return null;
   if (!k.winograd) {

@@ -8,3 +8,6 @@
  * 5×5 highest; `npx tsx bench/lookup-or-factors.ts`). Winograd's layers keep the factors.
  */
 export const LOOKUP_BEYOND = 10;
+
+/** Whether a factorisation of `mapped` operands per input channel is past LOOKUP_BEYOND (on layers without Winograd). */
+export const lookupBeats = (mapped: number): boolean => mapped > LOOKUP_BEYOND;

@@ -250,6 +250,13 @@ export class ApproxSimulation {
     return t;
   }
 
+  /** Whether `method` runs this layer's products through the factorised layer (the exact multiplier has nothing to factorise). */
+  private factorised(l: MultiplyLayer, m: SimMultiplier | null, method: Method): boolean {
+    if (method === 'factors') return !m || m.factors !== null;
+    if (method !== 'fast') return false;
+    return !m || (m.factors !== null && !lookupIsFaster(m.factors, l.depthwise, l.window));
+  }
+
   /** The layer's output (bias and activation included) with its products made by `mode`. */
   private multiply(l: MultiplyLayer, input: tf.Tensor, mode: Exclude<LayerMode, { kind: 'float' | 'noise' }>, method: Method): tf.Tensor {
     const x4 = (l.dense ? tf.reshape(input, [-1, 1, 1, input.shape[input.shape.length - 1]]) : input) as tf.Tensor4D;
@@ -260,8 +267,7 @@ export class ApproxSimulation {
     const own = layerBias(l.layer);
     const bias = correction ? (own ? tf.add(own, correction) : correction) : own;
     let y: tf.Tensor4D;
-    const factorised = (method === 'fast' || method === 'factors') && (!m || m.factors) && !(method === 'fast' && m?.factors && lookupIsFaster(m.factors, l.depthwise, l.window));
-    if (factorised) {
+    if (this.factorised(l, m, method)) {
       y = fastLayer(x4, l.act, this.kernel(l, m), l.window, { bias, activation: l.fused ?? 'linear' });
     } else if (method !== 'reference' && tf.getBackend() === 'webgl') {
       y = lookupConvWebGL(quantiseOnDevice(x4, l.act), l.act, this.webglLookup(l), l.window, this.tableTexture(m));

@@ -32,11 +32,11 @@ function activations(n: number, seed: number): Float32Array {
 }
 
 /** An operand map shaped as prepareKernel's: in error form each row starts with code − z_x. */
-function prepared(blocks: number, summed: boolean, form: 'error' | 'product', zx: number, seed: number): Pick<PreparedKernel, 'blocks' | 'summed' | 'form' | 'operandMap' | 'sumMap'> {
+function prepared(blocks: number, summed: boolean, form: 'error' | 'product', zx: number, seed: number): Pick<PreparedKernel, 'blocks' | 'form' | 'operandMap' | 'sumMap'> {
   const operandMap = Float32Array.from({ length: 256 * blocks }, (_, i) => (form === 'error' && i % blocks === 0 ? i / blocks - zx : Math.sin(i * 0.37 + seed) * 1000));
   // Summed columns: code − z_x, and values whose float64 sum rounds differently from a float32 one.
   const sumMap = summed ? Float32Array.from({ length: 512 }, (_, i) => (i % 2 === 0 ? (i >> 1) - zx : Math.cos(i * 0.11 + seed) * 77.7)) : null;
-  return { blocks, summed, form, operandMap, sumMap };
+  return { blocks, form, operandMap, sumMap };
 }
 
 describe('heap kernels', () => {

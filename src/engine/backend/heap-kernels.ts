@@ -1,15 +1,15 @@
 // The host passes of the approximate and noisy layers as WebAssembly (heap-kernels.wat) that imports
 // the tfjs wasm backend's own memory, so it reads and writes tensors where they lie: operand stacking
 // (each code's row of mapped operands copied with 16-byte vector moves), the noise pass and its
-// moments, the direct lookup, and the Winograd transforms. Stacking, noise, moments and lookup compute what their JavaScript
-// passes compute, bit for bit (heap-kernels.test.ts), and callers keep those passes for when there is
+// moments, the direct lookup, and the Winograd transforms. Stacking, noise, moments and lookup
+// compute what their JavaScript passes compute, bit for bit (heap-kernels.test.ts), and callers keep those passes for when there is
 // no kernel: another backend, a backend built with shared memory (threads), no SIMD, or a view that
 // does not lie in the backend's memory.
 import * as tf from '@tensorflow/tfjs';
 import { HEAP_KERNELS_WASM } from './heap-kernels.wasm';
 
 interface KernelExports {
-  stack(src: number, pixels: number, channels: number, inv: number, shift: number, map: number, stride: number, blocks: number, sums: number, dst: number, vector: number, pad: number): number;
+  stack(src: number, pixels: number, channels: number, inv: number, shift: number, map: number, stride: number, blocks: number, summed: number, dst: number, vector: number, pad: number): number;
   winograd_input(src: number, images: number, h: number, w: number, k: number, padT: number, padL: number, tilesH: number, tilesW: number, dsts: number, tmp: number): void;
   quantise_rows(src: number, n: number, inv: number, shift: number, dst: number): void;
   lookup_conv(rows: number, b: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number, outH: number, outW: number, zxRow: number, weights: number, cout: number, table: number, params: number, patch: number, acc: number, dst: number): void;
@@ -144,7 +144,7 @@ export class HeapKernels {
     // A vector copy writes up to 3 floats past its row; the last pixels are copied float by float so
     // that nothing lands past `dst`.
     const tail = Math.min(pixels, Math.ceil(3 / width));
-    const args = [channels, inv, shift, this.scratch, stride, blocks, sums ? 2 : 0] as const;
+    const args = [channels, inv, shift, this.scratch, stride, blocks, sums ? 1 : 0] as const;
     const next = this.exports.stack(src.byteOffset, pixels - tail, ...args, dst.byteOffset, 1, pad);
     this.exports.stack(src.byteOffset + (pixels - tail) * channels * 4, tail, ...args, next, 0, pad);
     return true;

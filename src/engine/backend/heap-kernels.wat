@@ -9,16 +9,16 @@
 
   ;; Quantise `pixels`·`channels` float32 activations at `src`, code = clamp(trunc(x·inv + shift), 0, 255)
   ;; (quantiseActivations' formula; trunc is floor on the unclamped range), and write each code's row of
-  ;; `blocks` floats from `map` (rows of `stride` floats) to `dst`. The next `sums` floats of the row
-  ;; (0, 1 or 2) are summed over the pixel's channels in float64 instead, and each pixel ends with those
+  ;; `blocks` floats from `map` (rows of `stride` floats) to `dst`. With `summed`, the next two floats of
+  ;; the row are summed over the pixel's channels in float64 instead, and each pixel ends with the two
   ;; sums, rounded to float32. With `vector` the rows are copied as whole 16-byte vectors
-  ;; (stride a multiple of 4): each copy may write up to stride − blocks floats past its row, which the
+  ;; (stride a multiple of 4): each copy may write up to 3 floats past its row, which the
   ;; following writes cover, so the caller runs the last pixels with `vector` = 0. Each pixel then
   ;; ends with `pad` zeros (rows padded to whole vectors for the Winograd kernels). Returns the end of
   ;; what was written.
   (func (export "stack")
     (param $src i32) (param $pixels i32) (param $channels i32) (param $inv f64) (param $shift f64)
-    (param $map i32) (param $stride i32) (param $blocks i32) (param $sums i32)
+    (param $map i32) (param $stride i32) (param $blocks i32) (param $summed i32)
     (param $dst i32) (param $vector i32) (param $pad i32) (result i32)
     (local $j i32) (local $z i32) (local $code i32) (local $sum0 f64) (local $sum1 f64) (local $row i32) (local $q i32)
     (local $rowBytes i32) (local $blockBytes i32)
@@ -39,7 +39,7 @@
           (local.set $code (select (i32.const 0) (local.get $code) (i32.lt_s (local.get $code) (i32.const 0))))
           (local.set $code (select (i32.const 255) (local.get $code) (i32.gt_s (local.get $code) (i32.const 255))))
           (local.set $row (i32.add (local.get $map) (i32.mul (local.get $code) (local.get $rowBytes))))
-          (if (local.get $sums)
+          (if (local.get $summed)
             (then
               (local.set $sum0 (f64.add (local.get $sum0) (f64.promote_f32 (f32.load (i32.add (local.get $row) (local.get $blockBytes))))))
               (local.set $sum1 (f64.add (local.get $sum1) (f64.promote_f32 (f32.load offset=4 (i32.add (local.get $row) (local.get $blockBytes))))))))
@@ -59,14 +59,11 @@
           (local.set $src (i32.add (local.get $src) (i32.const 4)))
           (local.set $j (i32.sub (local.get $j) (i32.const 1)))
           (br_if $channel (local.get $j)))
-        (if (local.get $sums)
+        (if (local.get $summed)
           (then
             (f32.store (local.get $dst) (f32.demote_f64 (local.get $sum0)))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
-        (if (i32.ge_u (local.get $sums) (i32.const 2))
-          (then
-            (f32.store (local.get $dst) (f32.demote_f64 (local.get $sum1)))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
+            (f32.store offset=4 (local.get $dst) (f32.demote_f64 (local.get $sum1)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
         (local.set $z (local.get $pad))
         (block $padded
           (loop $zero
