@@ -3,7 +3,7 @@
 
 /**
  * Above this many mapped operands per input channel the compiled direct lookup is faster than the
- * direct stacked convolution: each operand costs 0.65–0.95 of a float layer, the lookup 5.6–11 float
+ * direct stacked convolution: each operand costs 0.64–0.96 of a float layer, the lookup 5.6–11 float
  * layers whatever the table; the break-even lies between 8 and 16 operands by layer (1×1 lowest,
  * 5×5 highest; `npx tsx bench/lookup-or-factors.ts`). Winograd's layers keep the factors.
  */

@@ -72,9 +72,9 @@ export function toomCook(points: number[], m: number, r: number): WinogradTransf
 }
 
 /**
- * F(4×4, 3×3) on the points 0, ±1, −½, 2: in float32 on the agreement test's layers its error is
- * about half that of Lavin's 0, ±1, ±2 (emulated over all 70 tables; −½ trades the ±2 rows' growth
- * for a smaller Bᵀ).
+ * F(4×4, 3×3) on the points 0, ±1, −½, 2: with the centred product form its float32 error over all 70
+ * tables is 2.4–2.7× smaller than with Lavin's 0, ±1, ±2 (2.7·10⁻⁶ against 6.3·10⁻⁶ at 16 input
+ * channels, 3.5·10⁻⁶ against 9.2·10⁻⁶ at 64; `npx tsx bench/winograd-emulation.ts`).
  */
 export const F4X4_3X3 = toomCook([0, 1, -1, -0.5, 2], 4, 3);
 
