@@ -99,6 +99,15 @@ describe('qos-studio multipliers, lut-stats, evaluate', () => {
     expect(fast.relative_energy).toBeGreaterThan(0.4);
     expect(fast.relative_energy).toBeLessThan(0.6);
     expect(Object.keys(fast)).toEqual(expect.arrayContaining(['accuracy', 'relative_energy', 'float_accuracy', 'quantised_accuracy']));
+    await expect(cli('evaluate', '--model', 'lenet', '--method', 'nope', '--limit', '8')).rejects.toMatchObject({ stderr: expect.stringContaining('method must be fast, factors, lookup or reference') });
+  });
+
+  it('evaluates a 16-term table by factors everywhere, or fast (its 5×5 layers by lookup), both agreeing with the reference', async () => {
+    const run = async (method: string) => JSON.parse((await cli('evaluate', '--model', 'lenet', '--multiplier', '../shared/evoapprox/mul8u_JV3.bin', '--method', method, '--limit', '40')).stdout);
+    const [fast, factors, reference] = await Promise.all([run('fast'), run('factors'), run('reference')]);
+    expect(factors.method).toBe('factors');
+    expect(fast.accuracy).toBe(reference.accuracy);
+    expect(factors.accuracy).toBe(reference.accuracy);
   });
 
   it('retrains through the multipliers when asked and evaluates again', async () => {
